@@ -1,0 +1,483 @@
+/*
+ * multi.c - a TCP echo server with a process per client (the C version of
+ * multi.py): many clients at once, each served by its own child process.
+ *
+ * The lecture order: socket() -> bind() -> listen() -> then for ever:
+ * accept() -> fork(). The child serves the client (recv() -> send() until
+ * the client closes) and exits; the parent goes straight back to accept().
+ * Each child is plain blocking code, as simple as tcpserver1's, and a slow
+ * client holds up only its own child.
+ *
+ *   cc -o multi multi.c
+ *   ./multi                      all interfaces, port 12333, at most 64 children
+ *   ./multi -m 2                 at most 2 children: the third client waits
+ *
+ * See the children: ps -o pid,ppid,stat,cmd --ppid PID (Linux), or lsof -n -P
+ * -i :12333: every child has its own connected fd.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_PORT 12333
+#define DEFAULT_BACKLOG 5
+#define DEFAULT_CHILDREN 64
+
+static char prog[32] = "multi"; /* a child says multi[PID] */
+static int quiet;               /* -q: no line per client or message (for benchmarks) */
+static int step_mode;           /* -S: pause before each socket call (parent only) */
+
+/* Children that have exited, recorded by the SIGCHLD handler for main()
+ * to report (printf is not safe inside a signal handler). */
+static volatile sig_atomic_t reaped;
+static struct {
+    pid_t pid;
+    int status;
+} exits[256];
+
+_Noreturn static void usage_error(const char *fmt, ...);
+_Noreturn static void fail(const char *what);
+static void usage(FILE *out);
+static void say(const char *fmt, ...);
+static const char *fmt(const char *f, ...);
+static void step(const char *call, const char *now, const char *after);
+static int parse_port(const char *s);
+static int parse_count(const char *s, const char *what, int min, int max);
+static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out);
+static void on_sigchld(int sig);
+static int report_exits(int shown);
+_Noreturn static void serve_client(int fd, const char *them);
+static int send_all(int fd, const unsigned char *p, size_t n);
+static const char *addr_text(const struct sockaddr *sa);
+static const char *payload_text(const unsigned char *p, size_t n);
+
+int main(int argc, char **argv)
+{
+    const char *address = NULL;
+    int port = DEFAULT_PORT, backlog = DEFAULT_BACKLOG, reuse = 0, opt;
+    int max_children = DEFAULT_CHILDREN;
+
+    opterr = 0;
+    while ((opt = getopt(argc, argv, ":p:a:l:m:rqSh")) != -1) {
+        switch (opt) {
+        case 'p': port = parse_port(optarg); break;
+        case 'a': address = optarg; break;
+        case 'l': backlog = parse_count(optarg, "backlog", 0, 65535); break;
+        case 'm': max_children = parse_count(optarg, "child limit", 1, 10000); break;
+        case 'r': reuse = 1; break;
+        case 'q': quiet = 1; break;
+        case 'S': step_mode = 1; break;
+        case 'h': usage(stdout); return 0;
+        case ':': usage_error("option -%c needs an argument", optopt);
+        default: usage_error("unknown option -%c", optopt);
+        }
+    }
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN); /* a reset client must not kill its child in send() */
+
+    /* SIGCHLD arrives whenever a child exits. Its handler reaps it with
+     * waitpid(); without that the child would stay a <defunct> zombie.
+     * No SA_RESTART: accept() then fails with EINTR, which we retry. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_NOCLDSTOP; /* exits only, not stops */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) < 0)
+        fail("sigaction(SIGCHLD)");
+
+    struct sockaddr_in me;
+    resolve_ipv4(address, port, &me);
+    char here[64];
+    snprintf(here, sizeof here, "%s", addr_text((struct sockaddr *)&me));
+    say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
+
+    step("socket(AF_INET, SOCK_STREAM, 0)", "no socket yet",
+         "a new fd: a TCP socket with no address (netstat and ss do not list it)");
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (lfd < 0)
+        fail("socket");
+    say("socket(AF_INET, SOCK_STREAM, 0) = fd %d", lfd);
+
+    if (reuse) {
+        int one = 1;
+        step(fmt("setsockopt(fd %d, SO_REUSEADDR, 1)", lfd), fmt("fd %d has no address", lfd),
+             "no visible change: bind() may now reuse a port old connections still hold");
+        if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+            fail("setsockopt(SO_REUSEADDR)");
+        say("setsockopt(fd %d, SO_REUSEADDR, 1) ok", lfd);
+    }
+
+    step(fmt("bind(fd %d, %s)", lfd, here),
+         fmt("fd %d has no address: ss -tln does not show port %d", lfd, port),
+         fmt("fd %d owns %s but is not LISTEN yet", lfd, here));
+    if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0) {
+        int e = errno;
+        fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e),
+                e == EADDRINUSE ? " (a server runs on this port, or connections of a killed "
+                                  "one linger: see ss -tan, or try -r)"
+                : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
+                : e == EACCES        ? " (ports below 1024 need root)"
+                                     : "");
+        return 1;
+    }
+    say("bind(fd %d, %s) ok", lfd, here);
+
+    step(fmt("listen(fd %d, %d)", lfd, backlog),
+         fmt("fd %d bound to %s, not listening: ss -tln does not show it", lfd, here),
+         fmt("fd %d is LISTEN: lsof 'TCP %s (LISTEN)'", lfd, here));
+    if (listen(lfd, backlog) < 0)
+        fail("listen");
+    say("listen(fd %d, %d) ok: fd %d is LISTEN on %s; a child process per client, at most %d",
+        lfd, backlog, lfd, here, max_children);
+
+    sigset_t chld, unblocked;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int forked = 0, shown = 0;
+    for (;;) {
+        /* At the cap, stop accepting: new clients wait in the kernel's
+         * accept queue (then SYNs are dropped) instead of each costing a
+         * process. SIGCHLD is blocked while we look, and sigsuspend()
+         * unblocks it and sleeps in one step, so no exit is missed. */
+        sigprocmask(SIG_BLOCK, &chld, &unblocked);
+        shown = report_exits(shown);
+        if (forked - reaped >= max_children) {
+            if (!quiet)
+                say("%d children, the limit (-m): not accepting until one exits",
+                    forked - reaped);
+            while (forked - reaped >= max_children)
+                sigsuspend(&unblocked);
+            shown = report_exits(shown);
+        }
+        sigprocmask(SIG_SETMASK, &unblocked, NULL);
+
+        step(fmt("accept(fd %d)", lfd),
+             fmt("fd %d LISTEN; %d child(ren) serving clients", lfd, forked - reaped),
+             "a new fd for the oldest waiting connection (or sleep until one comes)");
+        struct sockaddr_storage peer;
+        socklen_t peerlen = sizeof peer;
+        int cfd = accept(lfd, (struct sockaddr *)&peer, &peerlen);
+        if (cfd < 0) {
+            if (errno == EINTR) /* SIGCHLD interrupted the wait: not an error */
+                continue;
+            fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, strerror(errno));
+            if (errno == EMFILE || errno == ENFILE) { /* do not spin: wait a little */
+                struct timespec pause = {0, 100000000};
+                nanosleep(&pause, NULL);
+            }
+            continue;
+        }
+        char them[80];
+        snprintf(them, sizeof them, "%s", addr_text((struct sockaddr *)&peer));
+
+        /* fork(): the child is a copy of this process, with copies of all
+         * its fds: both the listening socket and the new connection. */
+        step("fork()", fmt("fd %d ESTABLISHED with %s, in this process", cfd, them),
+             fmt("a child process has its own fd %d for the connection too", cfd));
+        fflush(stdout); /* or the child would print our buffered output again */
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "%s: fork: %s: closing the connection from %s\n", prog,
+                    strerror(errno), them);
+            close(cfd);
+            continue;
+        }
+        if (pid == 0) {
+            /* The child: it only serves this client, so it closes its copy
+             * of the listening socket (it must never accept()). */
+            close(lfd);
+            snprintf(prog, sizeof prog, "multi[%ld]", (long)getpid());
+            step_mode = 0; /* only the parent reads the terminal */
+            signal(SIGCHLD, SIG_DFL);
+            sigprocmask(SIG_SETMASK, &unblocked, NULL);
+            serve_client(cfd, them);
+        }
+
+        /* The parent closes its copy of the connection: the child has one.
+         * Otherwise the connection would stay open after the child's close()
+         * (no FIN until the last fd goes), and the parent would run out of fds. */
+        close(cfd);
+        forked++;
+        if (!quiet)
+            say("accept(fd %d) = fd %d: client %s; child pid %ld serves it (%d child%s now)",
+                lfd, cfd, them, (long)pid, forked - reaped, forked - reaped == 1 ? "" : "ren");
+    }
+}
+
+/* The child's whole life: echo until the client closes, then exit. */
+_Noreturn static void serve_client(int fd, const char *them)
+{
+    static unsigned char buf[65536];
+    unsigned long long total = 0;
+    const char *why = "closed the connection";
+    if (!quiet)
+        say("serving %s on fd %d", them, fd);
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            why = fmt("recv: %s", strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (!quiet)
+            say("recv(fd %d) = %ld bytes from %s: %s", fd, (long)n, them,
+                payload_text(buf, (size_t)n));
+        if (send_all(fd, buf, (size_t)n) < 0) {
+            why = fmt("send: %s", strerror(errno));
+            break;
+        }
+        total += (unsigned long long)n;
+    }
+    close(fd);
+    if (!quiet)
+        say("client %s %s after %llu bytes echoed; child exits", them, why, total);
+    fflush(stdout);
+    _exit(0);
+}
+
+/* Reap every child that has exited (several may have, for one signal). */
+static void on_sigchld(int sig)
+{
+    int saved = errno; /* waitpid() must not change errno under main() */
+    pid_t pid;
+    int status;
+    (void)sig;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int slot = reaped % 256;
+        exits[slot].pid = pid;
+        exits[slot].status = status;
+        reaped = reaped + 1;
+    }
+    errno = saved;
+}
+
+/* Report the exits recorded since the last call (SIGCHLD is blocked). */
+static int report_exits(int shown)
+{
+    if (reaped - shown > 256)
+        shown = reaped - 256; /* older records were overwritten */
+    for (; shown < reaped; shown++) {
+        int slot = shown % 256, st = exits[slot].status;
+        if (quiet)
+            continue;
+        if (WIFEXITED(st))
+            say("child %ld exited with status %d (reaped by waitpid)", (long)exits[slot].pid,
+                WEXITSTATUS(st));
+        else if (WIFSIGNALED(st))
+            say("child %ld killed by signal %d (reaped by waitpid)", (long)exits[slot].pid,
+                WTERMSIG(st));
+    }
+    return shown;
+}
+
+static int send_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = send(fd, p, n, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: %s [-p PORT] [-a ADDRESS] [-l BACKLOG] [-m MAX] [-r] [-q] [-S] [-h]\n"
+            "TCP echo server with a child process per client: many clients at once.\n"
+            "Each client gets back everything it sends, for as long as it stays.\n"
+            "  -p PORT     TCP port to listen on (default %d)\n"
+            "  -a ADDRESS  listen on this local address or host name only\n"
+            "              (default: all interfaces, shown as *)\n"
+            "  -l BACKLOG  listen() backlog (default %d)\n"
+            "  -m MAX      at most MAX children at once (default %d); at the limit\n"
+            "              new clients wait in the kernel's queue\n"
+            "  -r          set SO_REUSEADDR before bind()\n"
+            "  -q          quiet: no line per client or message\n"
+            "  -S          step mode: before each socket call of the parent, say\n"
+            "              what it will change in lsof/netstat/ss, and wait for Enter\n"
+            "  -h          this help\n",
+            prog, DEFAULT_PORT, DEFAULT_BACKLOG, DEFAULT_CHILDREN);
+}
+
+_Noreturn static void usage_error(const char *f, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, f);
+    vfprintf(stderr, f, ap);
+    va_end(ap);
+    fprintf(stderr, " (try '%s -h')\n", prog);
+    exit(2);
+}
+
+_Noreturn static void fail(const char *what)
+{
+    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    exit(1);
+}
+
+static void say(const char *f, ...)
+{
+    va_list ap;
+    printf("%s: ", prog);
+    va_start(ap, f);
+    vprintf(f, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+static const char *fmt(const char *f, ...)
+{
+    static char bufs[8][256];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(b, sizeof bufs[0], f, ap);
+    va_end(ap);
+    return b;
+}
+
+static void step(const char *call, const char *now, const char *after)
+{
+    if (!step_mode)
+        return;
+    say("step: next: %s", call);
+    say("step:   now:   %s", now);
+    say("step:   after: %s", after);
+    say("step: press Enter to run it");
+    for (;;) {
+        char c;
+        ssize_t r = read(STDIN_FILENO, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            say("step: standard input is closed: running on without pauses");
+            step_mode = 0;
+            return;
+        }
+        if (c == '\n')
+            return;
+    }
+}
+
+static int parse_port(const char *s)
+{
+    long v = 0;
+    if (*s == '\0')
+        usage_error("bad port '': must be a number from 1 to 65535");
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
+            usage_error("bad port '%s': must be a number from 1 to 65535", s);
+    }
+    if (v == 0)
+        usage_error("bad port '%s': must be a number from 1 to 65535", s);
+    return (int)v;
+}
+
+static int parse_count(const char *s, const char *what, int min, int max)
+{
+    long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > max)
+            usage_error("bad %s '%s': must be a number from %d to %d", what, s, min, max);
+    }
+    if (*s == '\0' || v < min)
+        usage_error("bad %s '%s': must be a number from %d to %d", what, s, min, max);
+    return (int)v;
+}
+
+static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
+{
+    memset(out, 0, sizeof *out);
+    out->sin_family = AF_INET;
+    out->sin_port = htons((unsigned short)port);
+    out->sin_addr.s_addr = htonl(INADDR_ANY);
+    if (host == NULL)
+        return;
+
+    struct addrinfo hints, *res;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot resolve '%s': %s\n", prog, host, gai_strerror(rc));
+        exit(1);
+    }
+    out->sin_addr = ((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr;
+    freeaddrinfo(res);
+}
+
+static const char *addr_text(const struct sockaddr *sa)
+{
+    char host[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
+        if (s->sin_addr.s_addr == htonl(INADDR_ANY))
+            return fmt("*:%u", ntohs(s->sin_port));
+        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
+        return fmt("%s:%u", host, ntohs(s->sin_port));
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
+        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+    }
+    return fmt("(address family %d)", sa->sa_family);
+}
+
+static const char *payload_text(const unsigned char *p, size_t n)
+{
+    static char out[512];
+    size_t o = 0, shown = n < 60 ? n : 60;
+    out[o++] = '"';
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = p[i];
+        if (c == '\n')
+            o += (size_t)sprintf(out + o, "\\n");
+        else if (c == '\r')
+            o += (size_t)sprintf(out + o, "\\r");
+        else if (c == '\t')
+            o += (size_t)sprintf(out + o, "\\t");
+        else if (c == '"' || c == '\\')
+            o += (size_t)sprintf(out + o, "\\%c", c);
+        else if (c >= 0x20 && c < 0x7f)
+            out[o++] = (char)c;
+        else
+            o += (size_t)sprintf(out + o, "\\x%02x", c);
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    if (shown < n)
+        sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
+    return out;
+}
