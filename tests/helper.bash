@@ -56,7 +56,22 @@ free_port() {
 tcp_listening() { [ -n "$(ss -Htln "( sport = :$1 )")" ]; }
 udp_bound() { [ -n "$(ss -Huan "( sport = :$1 )")" ]; }
 alive() { kill -0 "$1" 2>/dev/null; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
 file_has() { grep -qE -- "$2" "$1" 2>/dev/null; } # file_has FILE REGEX
+# file_count FILE REGEX N: exactly N lines of FILE match REGEX
+file_count() { [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -eq "$3" ]; }
+# tcp_state STATE FILTER: ss shows a TCP socket in STATE matching the ss
+# FILTER, e.g. tcp_state TIME-WAIT "( dport = :43706 )"; no_tcp FILTER: none
+tcp_state() { ss -Htan "$2" | grep -q "^$1 "; }
+no_tcp() { [ -z "$(ss -Htan "$1")" ]; }
+
+# not CMD...: succeeds when CMD fails. In a bats test a bare `! cmd` does
+# not fail the test (set -e ignores it), so write `not cmd` instead.
+not() { ! "$@"; }
+
+# prog NAME ARGS...: run one of the kit's programs with the fds bats keeps
+# open (3, 4) closed, so its first socket is fd 3, as a student sees it.
+prog() { "$BIN/$1" "${@:2}" 3>&- 4>&-; }
 
 # start_bg NAME CMD [ARGS...]: run CMD in the background, stdout and stderr
 # in $BATS_TEST_TMPDIR/NAME.out, stdin from /dev/null (or $KIT_STDIN).
@@ -64,7 +79,7 @@ file_has() { grep -qE -- "$2" "$1" 2>/dev/null; } # file_has FILE REGEX
 start_bg() {
 	local name=$1
 	shift
-	"$@" <"${KIT_STDIN:-/dev/null}" >"$BATS_TEST_TMPDIR/$name.out" 2>&1 3>&- &
+	"$@" <"${KIT_STDIN:-/dev/null}" >"$BATS_TEST_TMPDIR/$name.out" 2>&1 3>&- 4>&- &
 	LAST_PID=$!
 	KIT_PIDS+=("$LAST_PID")
 }
@@ -80,6 +95,7 @@ start_server() {
 		n=$((n + 1))
 	done
 	start_bg "$name" "$BIN/$prog" -p "$port" "$@"
+	# shellcheck disable=SC2034 # for the tests
 	SERVER_PID=$LAST_PID
 	SERVER_OUT="$BATS_TEST_TMPDIR/$name.out"
 	if [ "$prog" = udpserver ]; then
@@ -105,9 +121,8 @@ with_input() {
 # Read-write, so the open never blocks, and the reader sees no end of file
 # until teardown closes FD.
 feed_open() {
-	local fifo="$BATS_TEST_TMPDIR/$1.in"
 	unset KIT_STDIN
-	eval "exec $2<>\"\$fifo\""
+	eval "exec $2<>\"$BATS_TEST_TMPDIR/$1.in\""
 }
 
 # kill_tree PID: the process and its children (multi's), by PID.
@@ -146,6 +161,7 @@ teardown() { kit_teardown; }
 # one_stderr_line REGEX: after `run --separate-stderr ...`, stderr is exactly
 # one line and matches REGEX.
 one_stderr_line() {
+	# shellcheck disable=SC2154 # $stderr comes from bats' run
 	[ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 1 ] || {
 		echo "expected one line on stderr, got: $stderr" >&2
 		return 1

@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2154 # $output, $stderr, $status come from bats' run
+# The command line of all seven programs: -h, and every bad input getting
+# one line on stderr that names the problem, exit 2 (usage) or 1 (runtime),
+# and nothing left behind (no bound socket, no child process).
+
+load helper
+bats_require_minimum_version 1.5.0
+
+SERVERS="udpserver tcpserver1 tcpserver2 tcpserver3 multi"
+CLIENTS="udpclient tcpclient"
+BAD_PORTS=("" 0 65536 -1 12a 99999999999999999999 " 80")
+
+# expect STATUS REGEX PROG ARGS...: run PROG (10 s at most), check the exit
+# status and that stderr is one line matching REGEX. Usage errors print
+# nothing on stdout.
+expect() {
+	local want=$1 re=$2 prog=$3
+	shift 3
+	run --separate-stderr timeout 10 "$BIN/$prog" "$@"
+	if [ "$status" -ne "$want" ]; then
+		echo "$prog $*: exit $status, expected $want; stderr: $stderr" >&2
+		return 1
+	fi
+	one_stderr_line "^$prog: .*$re" || {
+		echo "(from: $prog $*)" >&2
+		return 1
+	}
+	if [ "$want" -eq 2 ] && [ -n "$output" ]; then
+		echo "$prog $*: a usage error printed on stdout: $output" >&2
+		return 1
+	fi
+}
+
+bad_ports() { # bad_ports PROG [OPTION]: every bad port is a usage error
+	local prog=$1 opt=${2:-} p
+	for p in "${BAD_PORTS[@]}"; do
+		if [ -n "$opt" ]; then
+			expect 2 "bad port '$p'" "$prog" "$opt" "$p"
+		else
+			expect 2 "bad port '$p'" "$prog" 127.0.0.1 "$p"
+		fi
+	done
+}
+
+help_ok() {
+	run --separate-stderr "$BIN/$1" -h
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: $1 "* ]]
+	[ -z "$stderr" ]
+}
+
+@test "-h: every program prints its usage on stdout and exits 0" {
+	for p in $SERVERS $CLIENTS; do help_ok "$p"; done
+}
+
+@test "-h: the usage names each program's options" {
+	run "$BIN/udpclient" -h
+	for o in -b -t -w -m -S; do [[ "$output" == *" $o "* ]]; done
+	run "$BIN/tcpclient" -h
+	for o in -b -t -w -m -S; do [[ "$output" == *" $o "* ]]; done
+	for p in tcpserver1 tcpserver2 tcpserver3 multi; do
+		run "$BIN/$p" -h
+		for o in -p -a -l -r -q -S; do [[ "$output" == *" $o "* ]]; done
+	done
+	run "$BIN/tcpserver2" -h
+	[[ "$output" == *" -4 "* && "$output" == *" -6 "* ]]
+	for p in tcpserver3 multi; do
+		run "$BIN/$p" -h
+		[[ "$output" == *" -m MAX"* ]]
+	done
+}
+
+@test "udpserver: bad ports are usage errors" { bad_ports udpserver -p; }
+@test "tcpserver1: bad ports are usage errors" { bad_ports tcpserver1 -p; }
+@test "tcpserver2: bad ports are usage errors" { bad_ports tcpserver2 -p; }
+@test "tcpserver3: bad ports are usage errors" { bad_ports tcpserver3 -p; }
+@test "multi: bad ports are usage errors" { bad_ports multi -p; }
+@test "udpclient: bad server ports are usage errors" { bad_ports udpclient; }
+@test "tcpclient: bad server ports are usage errors" { bad_ports tcpclient; }
+@test "udpclient: bad -b ports are usage errors" { bad_ports udpclient -b; }
+@test "tcpclient: bad -b ports are usage errors" { bad_ports tcpclient -b; }
+
+@test "tcpserver2: -p takes a service name, but not an unknown one" {
+	expect 2 "bad port 'nosuchservice'" tcpserver2 -p nosuchservice
+	expect 2 "bad port '12a'" tcpserver2 -p 12a
+}
+
+@test "every program: an unknown option is a usage error" {
+	for p in $SERVERS $CLIENTS; do expect 2 "unknown option -Z" "$p" -Z; done
+}
+
+@test "every program: a missing option argument is a usage error" {
+	for p in $SERVERS; do expect 2 "option -p needs an argument" "$p" -p; done
+	for p in $CLIENTS; do expect 2 "option -t needs an argument" "$p" -t; done
+}
+
+@test "every program: an extra argument is a usage error" {
+	for p in $SERVERS; do expect 2 "unexpected argument 'extra'" "$p" extra; done
+	for p in $CLIENTS; do expect 2 "unexpected argument 'extra'" "$p" localhost 80 extra; done
+}
+
+@test "clients: -t 0, -t -1 and -t abc are usage errors" {
+	for p in $CLIENTS; do
+		for t in 0 -1 abc "" 1.2.3 0.0001; do expect 2 "bad timeout '$t'" "$p" -t "$t"; done
+	done
+}
+
+@test "TCP servers: -l -1 is a usage error" {
+	for p in tcpserver1 tcpserver2 tcpserver3 multi; do
+		expect 2 "bad backlog '-1'" "$p" -l -1
+		expect 2 "bad backlog 'x'" "$p" -l x
+	done
+}
+
+@test "tcpserver3 and multi: -m 0 is a usage error" {
+	expect 2 "bad client limit '0'" tcpserver3 -m 0
+	expect 2 "bad client limit '1025'" tcpserver3 -m 1025
+	expect 2 "bad child limit '0'" multi -m 0
+}
+
+@test "every program: a host that does not resolve is one line with the resolver's reason, exit 1" {
+	for p in $SERVERS; do expect 1 "'nosuch\.invalid'" "$p" -a nosuch.invalid; done
+	for p in $CLIENTS; do expect 1 "cannot resolve 'nosuch\.invalid'" "$p" -t 1 nosuch.invalid; done
+	for p in $CLIENTS; do expect 1 "cannot resolve 'nosuch\.invalid'" "$p" -b nosuch.invalid:22222 -t 1; done
+}
+
+@test "servers: an address that is not this machine's is EADDRNOTAVAIL, exit 1, nothing bound" {
+	port=$(free_port)
+	for p in $SERVERS; do
+		expect 1 "Cannot assign requested address" "$p" -a 203.0.113.7 -p "$port"
+		not port_in_use tcp "$port"
+		not port_in_use udp "$port"
+	done
+}
+
+@test "clients: -b with an address that is not this machine's is EADDRNOTAVAIL, exit 1" {
+	port=$(free_port)
+	expect 1 "bind.*Cannot assign requested address" udpclient -b 203.0.113.7:"$port" -m x -t 1
+	expect 1 "bind.*Cannot assign requested address" tcpclient -b 203.0.113.7:"$port" -m x -t 1
+}
+
+@test "servers: a port already in use is one line, exit 1, and the first server keeps it" {
+	tport=$(free_port)
+	start_server tcpserver3 "$tport"
+	first=$SERVER_PID
+	for p in tcpserver1 tcpserver2 tcpserver3 multi; do
+		expect 1 "Address already in use" "$p" -p "$tport"
+	done
+	# nothing else holds the port: one LISTEN socket, the first server's
+	alive "$first"
+	[ "$(ss -Htlnp "( sport = :$tport )" | wc -l)" -eq 1 ]
+	ss -Htlnp "( sport = :$tport )" | grep -q "pid=$first,"
+	uport=$(free_port udp)
+	start_server udpserver "$uport"
+	expect 1 "Address already in use" udpserver -p "$uport"
+	[ "$(ss -Huanp "( sport = :$uport )" | wc -l)" -eq 1 ]
+}
+
+@test "clients: -b on a port already in use is one line, exit 1" {
+	uport=$(free_port udp)
+	start_server udpserver "$uport"
+	expect 1 "bind.*Address already in use" udpclient -b "$uport" -m x -t 1 127.0.0.1 "$uport"
+	tport=$(free_port)
+	start_server tcpserver3 "$tport"
+	expect 1 "bind.*Address already in use" tcpclient -b "$tport" -m x -t 1 127.0.0.1 "$tport"
+}
+
+@test "every program compiles alone with cc, without warnings" {
+	for p in $SERVERS $CLIENTS; do
+		run cc -std=c11 -Wall -Wextra -Wpedantic -o "$BATS_TEST_TMPDIR/$p" "$KIT_ROOT/$p.c"
+		[ "$status" -eq 0 ]
+		[ -z "$output" ] || {
+			echo "$p.c: $output" >&2
+			return 1
+		}
+	done
+}

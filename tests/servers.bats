@@ -1,0 +1,239 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2154 # $output, $stderr, $status come from bats' run
+# tcpserver2 (getaddrinfo, dual stack), tcpserver3 (select) and multi (fork):
+# the walkthrough's answer to "TCP accepts many connections, but your
+# program serves one".
+
+load helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	port=$(free_port)
+}
+
+# exchange HOST [PORT]: one message with tcpclient; sets status/output.
+exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$port}"; }
+
+@test "tcpserver2: by default one IPv6 socket serves 127.0.0.1 and ::1 (dual stack)" {
+	start_server tcpserver2 "$port"
+	file_has "$SERVER_OUT" "getaddrinfo candidate 1: AF_INET address 0\.0\.0\.0 port $port"
+	file_has "$SERVER_OUT" "getaddrinfo candidate 2: AF_INET6 address :: port $port"
+	file_has "$SERVER_OUT" "trying \*:$port first: with IPV6_V6ONLY off"
+	file_has "$SERVER_OUT" "setsockopt\(fd 3, IPV6_V6ONLY, 0\) ok"
+	file_has "$SERVER_OUT" "LISTEN on \*:$port, dual stack"
+	exchange 127.0.0.1
+	[ "$status" -eq 0 ]
+	exchange ::1
+	[ "$status" -eq 0 ]
+	file_has "$SERVER_OUT" "AF_INET6 client \[::ffff:127\.0\.0\.1\]:[0-9]+ \(an IPv4 client on our IPv6 socket"
+	file_has "$SERVER_OUT" "AF_INET6 client \[::1\]:[0-9]+$"
+	# one listening socket, of type IPv6
+	[ "$(ss -Htln "( sport = :$port )" | wc -l)" -eq 1 ]
+	ss -Htln "( sport = :$port )" | grep -q '\*:'"$port"
+}
+
+@test "tcpserver2 -4: IPv4 only, ::1 is refused" {
+	start_server tcpserver2 "$port" -4
+	file_has "$SERVER_OUT" "LISTEN on \*:$port, IPv4 only"
+	exchange 127.0.0.1
+	[ "$status" -eq 0 ]
+	exchange ::1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Connection refused"* ]]
+}
+
+@test "tcpserver2 -6: IPv6 only (IPV6_V6ONLY on), 127.0.0.1 is refused" {
+	start_server tcpserver2 "$port" -6
+	file_has "$SERVER_OUT" "setsockopt\(fd 3, IPV6_V6ONLY, 1\) ok"
+	exchange ::1
+	[ "$status" -eq 0 ]
+	exchange 127.0.0.1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Connection refused"* ]]
+}
+
+@test "tcpserver2 -a: a literal of either family, or a host name" {
+	start_server tcpserver2 "$port" -a ::1
+	file_has "$SERVER_OUT" "LISTEN on \[::1\]:$port, IPv6 only"
+	exchange ::1
+	[ "$status" -eq 0 ]
+	p2=$(free_port)
+	start_server tcpserver2 "$p2" -a 127.0.0.1
+	exchange 127.0.0.1 "$p2"
+	[ "$status" -eq 0 ]
+	p3=$(free_port)
+	start_server tcpserver2 "$p3" -a localhost
+	file_has "$SERVER_OUT" "getaddrinfo candidate 1: AF_INET address 127\.0\.0\.1 port $p3"
+	exchange 127.0.0.1 "$p3"
+	[ "$status" -eq 0 ]
+}
+
+@test "tcpserver2 -p: a service name from /etc/services resolves to its port" {
+	[ -r /etc/services ] || skip "no /etc/services (Debian: apt-get install netbase)"
+	# a service whose port nothing uses here (not dicom: also an alias of 104)
+	for svc in hkp db-lsp dcap gsidcap wnn6 binkp asp csync2 dircproxy; do
+		sport=$(awk -v s="$svc" '$1 == s && $2 ~ /\/tcp$/ { split($2, a, "/"); print a[1]; exit }' /etc/services)
+		[ -n "$sport" ] && ! port_in_use tcp "$sport" && break
+		sport=
+	done
+	[ -n "$sport" ] || skip "none of the candidate services has a free port"
+	start_bg svc "$BIN/tcpserver2" -p "$svc"
+	wait_until 5 tcp_listening "$sport"
+	file_has "$BATS_TEST_TMPDIR/svc.out" "candidate 1: AF_INET address 0\.0\.0\.0 port $sport"
+	exchange 127.0.0.1 "$sport"
+	[ "$status" -eq 0 ]
+}
+
+# concurrent PORT N M: N clients connect first, then each sends M messages,
+# interleaved, on its own connection; every echo must come back intact.
+concurrent() {
+	python3 - "$@" <<'EOF'
+import socket, sys
+port, n, m = (int(a) for a in sys.argv[1:4])
+clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
+for r in range(m):
+    for i, c in enumerate(clients):
+        c.sendall(b"client %d message %d\n" % (i, r))
+    for i, c in enumerate(clients):
+        want = b"client %d message %d\n" % (i, r)
+        got = b""
+        while len(got) < len(want):
+            got += c.recv(len(want) - len(got))
+        assert got == want, (got, want)
+print("all %d clients served, %d messages each" % (n, m))
+EOF
+}
+
+@test "tcpserver3: several clients at once, several messages each, one process" {
+	start_server tcpserver3 "$port"
+	run concurrent "$port" 8 5
+	[ "$status" -eq 0 ]
+	[ "$output" = "all 8 clients served, 5 messages each" ]
+	[ "$(grep -c 'connected (' "$SERVER_OUT")" -eq 8 ]
+	grep -q "(8 clients now)" "$SERVER_OUT"
+	[ -z "$(pgrep -P "$SERVER_PID")" ] # no helper processes: one pid, many fds
+}
+
+@test "multi: several clients at once, several messages each, a child per client" {
+	start_server multi "$port"
+	run concurrent "$port" 8 5
+	[ "$status" -eq 0 ]
+	[ "$output" = "all 8 clients served, 5 messages each" ]
+	[ "$(grep -cE 'child pid [0-9]+ serves it' "$SERVER_OUT")" -eq 8 ]
+	[ "$(grep -oE 'child pid [0-9]+' "$SERVER_OUT" | sort -u | wc -l)" -eq 8 ]
+}
+
+# idle_then_other PROG: an idle client holds a connection; another client
+# must still get its answer.
+idle_then_other() {
+	start_server "$1" "$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd"
+	run --separate-stderr prog tcpclient -t 2 -m "not blocked" 127.0.0.1 "$port"
+	exec 6>&-
+}
+
+@test "tcpserver3: an idle client does not delay another" {
+	idle_then_other tcpserver3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"the same as we sent"* ]]
+}
+
+@test "multi: an idle client does not delay another" {
+	idle_then_other multi
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"the same as we sent"* ]]
+}
+
+@test "tcpserver1 (the contrast): the second client waits until the first is done" {
+	idle_then_other tcpserver1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"no reply within 2 s"* ]]
+	# the first (idle) client is gone now: the next one is served at once
+	run prog tcpclient -t 2 -m "now" 127.0.0.1 "$port"
+	[ "$status" -eq 0 ]
+}
+
+# children PID N: PID has exactly N child processes; zombies PID N: N of
+# them are <defunct> (exited, not reaped)
+children() { [ "$(pgrep -P "$1" | wc -l)" -eq "$2" ]; }
+zombies() { [ "$(pgrep -P "$1" -r Z | wc -l)" -eq "$2" ]; }
+
+@test "multi: after many clients have come and gone, no <defunct> child is left" {
+	start_server multi "$port"
+	for i in $(seq 1 40); do
+		exec 6<>"/dev/tcp/127.0.0.1/$port"
+		echo "client $i" >&6
+		read -r -t 5 reply <&6
+		[ "$reply" = "client $i" ]
+		exec 6>&-
+	done
+	wait_until 5 file_count "$SERVER_OUT" "exited with status 0" 40
+	children "$SERVER_PID" 0
+	zombies "$SERVER_PID" 0
+}
+
+@test "multi -m 2: the child cap holds; the third client waits in the kernel's queue" {
+	start_server multi "$port" -m 2
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 children "$SERVER_PID" 2
+	wait_until 5 file_has "$SERVER_OUT" "2 children, the limit \(-m\): not accepting"
+	# the third is connected (the kernel did the handshake) but not served
+	run --separate-stderr prog tcpclient -t 1 -m third 127.0.0.1 "$port"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"no reply within 1 s"* ]]
+	children "$SERVER_PID" 2
+	exec 5>&- # one child exits: the next client is served
+	run prog tcpclient -t 5 -m fourth 127.0.0.1 "$port"
+	[ "$status" -eq 0 ]
+	exec 6>&-
+}
+
+@test "tcpserver3: a client that floods without reading does not stop another's echo" {
+	start_server tcpserver3 "$port"
+	run python3 - "$port" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+flood = socket.create_connection(("127.0.0.1", port))
+flood.setblocking(False)
+sent, start = 0, time.time()
+while time.time() - start < 3:          # until its buffers and ours are full
+    try:
+        sent += flood.send(b"x" * 65536)
+    except BlockingIOError:
+        if time.time() - start > 1:
+            break
+        time.sleep(0.01)
+other = socket.create_connection(("127.0.0.1", port), timeout=2)
+for i in range(20):
+    msg = b"still served %d\n" % i
+    t = time.time()
+    other.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        got += other.recv(100)
+    assert got == msg
+    assert time.time() - t < 0.5, "slow echo"
+print("flooder stuck after %d bytes; the other client got 20 echoes" % sent)
+EOF
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"the other client got 20 echoes"* ]]
+	file_has "$SERVER_OUT" "not reading fast enough"
+}
+
+@test "tcpserver3 -m 2: a third client is closed at once, with a log line" {
+	start_server tcpserver3 "$port" -m 2
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "\(2 clients now\)"
+	run --separate-stderr prog tcpclient -t 2 -m third 127.0.0.1 "$port"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the server closed the connection"* || "$output" == *"reset the connection"* ]]
+	file_has "$SERVER_OUT" "already 2 clients \(-m\): closing this connection"
+	exec 5>&-
+	exec 6>&-
+	wait_until 5 file_has "$SERVER_OUT" "\(0 clients now\)"
+	run prog tcpclient -t 2 -m fourth 127.0.0.1 "$port"
+	[ "$status" -eq 0 ]
+}
