@@ -191,7 +191,9 @@ int main(int argc, char **argv)
 
         /* fork(): the child is a copy of this process, with copies of all
          * its fds: both the listening socket and the new connection. */
-        step("fork()", fmt("fd %d ESTABLISHED with %s, in this process", cfd, them),
+        step("fork()",
+             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed), in this "
+                 "process", cfd, them),
              fmt("a child process has its own fd %d for the connection too", cfd));
         fflush(stdout); /* or the child would print our buffered output again */
         pid_t pid = fork();

@@ -245,7 +245,8 @@ int main(int argc, char **argv)
          * server having them. */
         if (step_mode)
             step(fmt("send(fd %d, %ld bytes)", fd, len),
-                 fmt("fd %d ESTABLISHED %s -> %s", fd, local_text(fd), peer_text(fd)),
+                 fmt("fd %d ESTABLISHED %s -> %s (CLOSE_WAIT once the server has closed)", fd,
+                     local_text(fd), peer_text(fd)),
                  "the bytes go out; the server's kernel ACKs them even before its "
                  "program reads them");
         if (send_all(fd, msg, (size_t)len) < 0) {
@@ -262,7 +263,9 @@ int main(int argc, char **argv)
         int same = 1;
         while (got < len) {
             if (step_mode)
-                step(fmt("recv(fd %d)", fd), fmt("fd %d ESTABLISHED; ss shows waiting bytes in Recv-Q", fd),
+                step(fmt("recv(fd %d)", fd),
+                     fmt("fd %d ESTABLISHED (CLOSE_WAIT once the server has closed: tcpserver1 "
+                         "closes right after its reply); ss Recv-Q counts bytes waiting", fd),
                      "returns the bytes waiting, or sleeps until some arrive");
             if (!wait_readable(fd, timeout_ms)) {
                 fprintf(stderr,
@@ -321,7 +324,7 @@ int main(int argc, char **argv)
      * we close first, ours does. */
     step(fmt("close(fd %d)", fd),
          server_closed ? fmt("fd %d CLOSE_WAIT (the server closed first: its end FIN_WAIT_2)", fd)
-                       : fmt("fd %d ESTABLISHED", fd),
+                       : fmt("fd %d ESTABLISHED (CLOSE_WAIT once the server has closed)", fd),
          server_closed ? "our FIN finishes the close: the server's end goes to TIME_WAIT, ours "
                          "is gone"
                        : "we close first: our end goes to FIN_WAIT_2, then TIME_WAIT");

@@ -187,7 +187,8 @@ int main(int argc, char **argv)
             /* send(): copy the reply into the kernel's send buffer; all of
              * it, even when one send() takes only part. */
             step(fmt("send(fd %d, %ld bytes)", cfd, (long)n),
-                 fmt("fd %d ESTABLISHED with %s", cfd, them),
+                 fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd,
+                     them),
                  "the bytes are queued; the client's kernel ACKs them");
             if (send_all(cfd, buf, (size_t)n) < 0)
                 say("send(fd %d): %s: the client is gone", cfd, strerror(errno));
@@ -198,8 +199,10 @@ int main(int argc, char **argv)
         /* close(): we close first, so the kernel sends our FIN: our end
          * goes to FIN_WAIT_2 and the client's to CLOSE_WAIT until it closes
          * too; then ours waits in TIME_WAIT, owned by no process. */
-        step(fmt("close(fd %d)", cfd), fmt("fd %d ESTABLISHED with %s", cfd, them),
-             "FIN sent: our end FIN_WAIT_2 (no fd any more), the client's CLOSE_WAIT");
+        step(fmt("close(fd %d)", cfd),
+             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd, them),
+             "our FIN goes out: if the client is still there, our end goes to FIN_WAIT_2 "
+             "(no fd any more) and the client's to CLOSE_WAIT");
         close(cfd);
         if (!quiet)
             say("close(fd %d): done with %s; our end goes to FIN_WAIT_2, the client's to "

@@ -239,7 +239,8 @@ int main(int argc, char **argv)
                     : "");
         }
 
-        step(fmt("recv(fd %d)", cfd), fmt("fd %d ESTABLISHED with %s", cfd, them),
+        step(fmt("recv(fd %d)", cfd),
+             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd, them),
              "our buffer gets the waiting bytes (or we sleep until some arrive)");
         ssize_t got;
         do
@@ -254,7 +255,8 @@ int main(int argc, char **argv)
                 say("recv(fd %d) = %ld bytes from %s: %s", cfd, (long)got, them,
                     payload_text(buf, (size_t)got));
             step(fmt("send(fd %d, %ld bytes)", cfd, (long)got),
-                 fmt("fd %d ESTABLISHED with %s", cfd, them),
+                 fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd,
+                     them),
                  "the bytes are queued; the client's kernel ACKs them");
             if (send_all(cfd, buf, (size_t)got) < 0)
                 say("send(fd %d): %s: the client is gone", cfd, strerror(errno));
@@ -262,8 +264,10 @@ int main(int argc, char **argv)
                 say("send(fd %d) = %ld bytes: echoed", cfd, (long)got);
         }
 
-        step(fmt("close(fd %d)", cfd), fmt("fd %d ESTABLISHED with %s", cfd, them),
-             "FIN sent: our end FIN_WAIT_2 (no fd any more), the client's CLOSE_WAIT");
+        step(fmt("close(fd %d)", cfd),
+             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd, them),
+             "our FIN goes out: if the client is still there, our end goes to FIN_WAIT_2 "
+             "(no fd any more) and the client's to CLOSE_WAIT");
         close(cfd);
         if (!quiet)
             say("close(fd %d): done with %s", cfd, them);

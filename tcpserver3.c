@@ -186,7 +186,8 @@ int main(int argc, char **argv)
          * the sets changed to hold only the ready fds. */
         if (step_mode)
             step(fmt("select(%d fds)", maxfd + 1),
-                 fmt("fd %d LISTEN and %d client socket(s) ESTABLISHED, all in one process", lfd,
+                 fmt("fd %d LISTEN and %d client socket(s), all in one process, each ESTABLISHED "
+                     "(CLOSE_WAIT once the client has closed)", lfd,
                      nactive),
                  "returns when a client connects, sends, or has room for our pending bytes");
         int ready = select(maxfd + 1, &readable, &writable, NULL, timeout);
@@ -272,7 +273,8 @@ static void client_readable(int fd)
     static unsigned char buf[CHUNK];
     struct client *c = &clients[fd];
     if (step_mode)
-        step(fmt("recv(fd %d)", fd), fmt("fd %d ESTABLISHED with %s", fd, c->peer),
+        step(fmt("recv(fd %d)", fd),
+             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", fd, c->peer),
              "the bytes waiting (select said there are some), or 0 if the client closed");
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0) {
@@ -292,7 +294,8 @@ static void client_readable(int fd)
     /* send() on a non-blocking socket takes what fits in the kernel's send
      * buffer and returns at once. What does not fit waits in `pending`. */
     if (step_mode)
-        step(fmt("send(fd %d, %ld bytes)", fd, (long)n), fmt("fd %d ESTABLISHED", fd),
+        step(fmt("send(fd %d, %ld bytes)", fd, (long)n),
+             fmt("fd %d ESTABLISHED (CLOSE_WAIT once the client has closed)", fd),
              "as much as fits in the send buffer is queued; the rest waits with us");
     size_t off = 0;
     while (off < (size_t)n) {
@@ -335,7 +338,8 @@ static void client_writable(int fd)
     if (step_mode)
         step(fmt("send(fd %d, %lu pending bytes)", fd,
                  (unsigned long)(c->pending_len - c->pending_off)),
-             fmt("fd %d ESTABLISHED; its send buffer had been full", fd),
+             fmt("fd %d ESTABLISHED (CLOSE_WAIT once the client has closed); its send buffer had "
+                 "been full", fd),
              "more of the pending bytes are queued");
     while (c->pending_off < c->pending_len) {
         ssize_t w = send(fd, c->pending + c->pending_off, c->pending_len - c->pending_off, 0);
@@ -360,9 +364,14 @@ static void client_writable(int fd)
 static void drop(int fd, const char *why)
 {
     struct client *c = &clients[fd];
-    if (step_mode)
-        step(fmt("close(fd %d)", fd), fmt("fd %d: the client %s", fd, why),
-             "the fd is gone from lsof; the connection closes (or is reset)");
+    if (step_mode) {
+        int fin = strcmp(why, "closed the connection") == 0;
+        step(fmt("close(fd %d)", fd),
+             fin ? fmt("fd %d CLOSE_WAIT: the client closed the connection (recv returned 0)", fd)
+                 : fmt("fd %d: the connection failed (%s)", fd, why),
+             fin ? "our FIN finishes the close: the client's end goes to TIME_WAIT, fd gone"
+                 : "the fd is gone from lsof");
+    }
     close(fd);
     free(c->pending);
     c->pending = NULL;
