@@ -1,0 +1,223 @@
+#!/usr/bin/env bats
+# scripts/capture: tcpdump on the loopback interface with the walkthrough's
+# flags. Most tests put a fake tcpdump first on PATH (it prints its
+# arguments) to check the command without capturing; the live ones capture
+# for real in a private network namespace (they need root and tcpdump).
+
+# shellcheck disable=SC2154 # bats' run sets stderr and stderr_lines
+load helper
+bats_require_minimum_version 1.5.0
+
+CAPTURE="$KIT_ROOT/scripts/capture"
+STUBS="$KIT_ROOT/tests/stubs/macos"
+
+teardown() {
+	kit_teardown
+	if [ -n "${NS:-}" ]; then ip netns del "$NS" 2>/dev/null || true; fi
+}
+
+# fake_bin NAME...: $BATS_TEST_TMPDIR/bin with the fake tcpdump and the
+# given fakes: "id" (prints 1000: not root).
+fake_bin() {
+	local dir="$BATS_TEST_TMPDIR/bin" fake
+	mkdir -p "$dir"
+	ln -sf "$STUBS/tcpdump" "$dir/tcpdump"
+	for fake; do
+		case $fake in
+		id) printf '#!/bin/sh\necho 1000\n' >"$dir/id" ;;
+		esac
+		chmod +x "$dir/$fake"
+	done
+	echo "$dir"
+}
+
+need_live() {
+	[ "$(id -u)" = 0 ] || skip "capturing needs root"
+	command -v tcpdump >/dev/null || skip "tcpdump is not installed"
+	command -v ip >/dev/null || skip "ip (iproute2) is not installed"
+}
+
+# make_ns: a private network namespace with its loopback up, deleted in teardown.
+make_ns() {
+	NS="kitcap$$_$RANDOM"
+	ip netns add "$NS"
+	ip netns exec "$NS" ip link set lo up
+}
+
+ns_udp_bound() { [ -n "$(ip netns exec "$NS" ss -Huan "( sport = :$1 )")" ]; }
+
+@test "capture -h explains the flags, the listening line and what is not an error" {
+	run --separate-stderr "$CAPTURE" -h
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: capture [-h] [-i IFACE] [-c COUNT] [-w FILE.pcap] [-o FILE.txt] udp|tcp [PORT]" ]]
+	[[ "$output" == *"listening on lo, link-type"* ]]
+	[[ "$output" == *"14-byte Ethernet header"* ]]
+	[[ "$output" == *'4-byte "NULL" header'* ]]
+	[[ "$output" == *"[bad udp cksum ...]"* ]]
+	[[ "$output" == *"sudo scripts/capture udp"* ]]
+	[ -z "$stderr" ]
+}
+
+@test "capture: a missing or unknown protocol, a bad port or count are usage errors (exit 2)" {
+	local args
+	for args in "" "icmp" "udp 0" "tcp 65536" "tcp http" "udp 1 2" "-c 0 tcp" "-c x udp" "-x udp" "udp -i"; do
+		# shellcheck disable=SC2086 # the words of $args are the arguments
+		run --separate-stderr "$CAPTURE" $args
+		[ "$status" -eq 2 ] || {
+			echo "capture $args: exit $status" >&2
+			return 1
+		}
+		one_stderr_line '^capture: '
+		[ -z "$output" ]
+	done
+}
+
+@test "capture prints the tcpdump command it runs, on lo on Linux" {
+	local bin
+	bin=$(fake_bin)
+	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" udp
+	[ "$status" -eq 0 ]
+	[ "${stderr_lines[0]}" = "\$ tcpdump -l -n -vvv -XX -i lo 'udp port 12122 or icmp or icmp6'" ]
+	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [lo] [udp port 12122 or icmp or icmp6]" ]
+	# the fake's "listening on" line comes through on stderr
+	[[ "${stderr_lines[1]}" == "tcpdump: listening on lo, "* ]]
+
+	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" tcp
+	[ "${stderr_lines[0]}" = "\$ tcpdump -l -n -vvv -XX -i lo 'tcp port 12333'" ]
+	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [lo] [tcp port 12333]" ]
+
+	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -c 7 -i eth0 tcp 08080
+	[ "${stderr_lines[0]}" = "\$ tcpdump -l -n -vvv -XX -i eth0 -c 7 'tcp port 8080'" ]
+	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [eth0] [-c] [7] [tcp port 8080]" ]
+}
+
+@test "capture uses lo0 on macOS (stub PATH: uname says Darwin)" {
+	[ "$(PATH="$STUBS:$PATH" uname -s)" = Darwin ]
+	PATH="$STUBS:$PATH" run --separate-stderr "$CAPTURE" tcp 12333
+	[ "$status" -eq 0 ]
+	[ "${stderr_lines[0]}" = "\$ tcpdump -l -n -vvv -XX -i lo0 'tcp port 12333'" ]
+	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [lo0] [tcp port 12333]" ]
+	[[ "${stderr_lines[1]}" == "tcpdump: listening on lo0, link-type NULL (BSD loopback)"* ]]
+}
+
+@test "capture -o and -w: the command tees the text and writes the pcap with --print" {
+	local bin
+	bin=$(fake_bin)
+	cd "$BATS_TEST_TMPDIR"
+	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -o out.txt -w out.pcap udp 2000
+	[ "$status" -eq 0 ]
+	[ "${stderr_lines[0]}" = "\$ tcpdump -l -n -vvv -XX -i lo -U -w out.pcap --print 'udp port 2000 or icmp or icmp6' | tee out.txt" ]
+	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [lo] [-U] [-w] [out.pcap] [--print] [udp port 2000 or icmp or icmp6]" ]
+	# tee saved what tcpdump printed
+	[ "$(cat out.txt)" = "$output" ]
+}
+
+@test "capture -w with a tcpdump that has no --print: saves only, and says how to read the file" {
+	local bin="$BATS_TEST_TMPDIR/old"
+	mkdir -p "$bin"
+	# An older tcpdump: its --help does not know --print.
+	# shellcheck disable=SC2016 # $1, $* belong to the fake
+	printf '#!/bin/sh\n[ "$1" = --help ] && { echo "tcpdump version 4.9.3"; exit 0; }\necho "tcpdump $*"\n' >"$bin/tcpdump"
+	chmod +x "$bin/tcpdump"
+	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -w x.pcap tcp
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"has no --print"*"tcpdump -n -vvv -XX -r x.pcap"* ]]
+	[[ "$stderr" == *"\$ tcpdump -l -n -vvv -XX -i lo -U -w x.pcap 'tcp port 12333'"* ]]
+	[ "$output" = "tcpdump -l -n -vvv -XX -i lo -U -w x.pcap tcp port 12333" ]
+
+	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -w x.pcap -o x.txt tcp
+	[ "$status" -eq 1 ]
+	one_stderr_line 'no --print'
+}
+
+@test "capture without tcpdump says how to install it (exit 1)" {
+	local bin="$BATS_TEST_TMPDIR/notcpdump" tool
+	mkdir -p "$bin"
+	for tool in bash uname id; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
+	run --separate-stderr env PATH="$bin" "$CAPTURE" udp
+	[ "$status" -eq 1 ]
+	one_stderr_line 'tcpdump is not installed'
+	[[ "$stderr" == *"sudo apt-get install tcpdump"* ]]
+	[[ "$stderr" == *"sudo dnf install tcpdump"* ]]
+	[[ "$stderr" == *"macOS has it built in"* ]]
+	[ -z "$output" ]
+}
+
+@test "capture as a normal user explains that it needs root and prints the sudo command (exit 1)" {
+	local bin
+	bin=$(fake_bin id)
+	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -c 5 tcp 12333
+	[ "$status" -eq 1 ]
+	[[ "${stderr_lines[0]}" == *"capturing packets needs root (you are uid 1000)"* ]]
+	[ "${stderr_lines[1]}" = "  sudo $CAPTURE -c 5 tcp 12333" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	# nothing ran: the fake tcpdump would have printed its arguments
+	[ -z "$output" ]
+}
+
+@test "capture as a normal user on macOS also offers the ChmodBPF way (stub PATH)" {
+	local bin
+	bin=$(fake_bin id)
+	PATH="$bin:$STUBS:$PATH" run --separate-stderr "$CAPTURE" udp
+	[ "$status" -eq 1 ]
+	[ "${stderr_lines[1]}" = "  sudo $CAPTURE udp" ]
+	[[ "${stderr_lines[2]}" == *"ChmodBPF"*"sudo chgrp admin /dev/bpf* && sudo chmod g+rw /dev/bpf*" ]]
+	[ -z "$output" ]
+}
+
+@test "live: a UDP datagram, its echo, and with no server the ICMP port unreachable" {
+	need_live
+	make_ns
+	local out="$BATS_TEST_TMPDIR/cap.out" client server
+	start_bg cap ip netns exec "$NS" "$CAPTURE" udp
+	wait_until 5 file_has "$out" 'listening on lo'
+	grep -qF "\$ tcpdump -l -n -vvv -XX -i lo 'udp port 12122 or icmp or icmp6'" "$out"
+
+	start_bg server ip netns exec "$NS" "$BIN/udpserver"
+	server=$LAST_PID
+	wait_until 5 ns_udp_bound 12122
+	run ip netns exec "$NS" "$BIN/udpclient" -t 5 -m hello 127.0.0.1
+	[ "$status" -eq 0 ]
+	client=$(sed -n 's/.*bound to \*:\([0-9]*\).*/\1/p' <<<"$output")
+	[ -n "$client" ]
+	wait_until 5 file_has "$out" "127\.0\.0\.1\.12122 > 127\.0\.0\.1\.$client: .*UDP, length 5"
+	grep -qE "^    127\.0\.0\.1\.$client > 127\.0\.0\.1\.12122: .*UDP, length 5" "$out"
+	# -XX: the payload is in the hex dump, after Linux lo's 14-byte header
+	grep -qE '^	0x0000:  0000 0000 0000 0000 0000 0000 0800 45' "$out"
+	grep -qE '68 ?65 ?6c ?6c ?6f' "$out" # "hello"
+
+	# ip netns exec runs the server in its own process: stop it by its PID.
+	kill "$server"
+	wait_until 5 bash -c "! kill -0 $server 2>/dev/null"
+	run ip netns exec "$NS" "$BIN/udpclient" -t 1 -m again! 127.0.0.1
+	[ "$status" -eq 1 ]
+	wait_until 5 file_has "$out" 'ICMP 127\.0\.0\.1 udp port 12122 unreachable'
+	# the datagram that drew it went out first (-vvv then shows it again,
+	# quoted inside the ICMP message)
+	local sent icmp
+	sent=$(grep -nE '> 127\.0\.0\.1\.12122: .*UDP, length 6$' "$out" | head -1 | cut -d: -f1)
+	icmp=$(grep -n 'ICMP 127.0.0.1 udp port 12122 unreachable' "$out" | cut -d: -f1)
+	[ -n "$sent" ] && [ -n "$icmp" ] && [ "$sent" -lt "$icmp" ]
+}
+
+@test "live: -c stops after COUNT packets, -o saves the text and -w a pcap tcpdump -r reads" {
+	need_live
+	make_ns
+	cd "$BATS_TEST_TMPDIR"
+	start_bg cap ip netns exec "$NS" "$CAPTURE" -c 2 -o saved.txt -w saved.pcap udp 12122
+	local pid=$LAST_PID
+	wait_until 5 file_has cap.out 'listening on lo'
+	run ip netns exec "$NS" "$BIN/udpclient" -t 1 -m hello 127.0.0.1
+	[ "$status" -eq 1 ] # no server: no reply
+	# two packets (the datagram and the ICMP answer): capture ends by itself
+	wait_until 5 bash -c "! kill -0 $pid 2>/dev/null"
+	grep -qE '> 127\.0\.0\.1\.12122: .*UDP, length 5' saved.txt
+	grep -q 'ICMP 127.0.0.1 udp port 12122 unreachable' saved.txt
+	# what was saved was also printed
+	grep -q 'ICMP 127.0.0.1 udp port 12122 unreachable' cap.out
+	run --separate-stderr tcpdump -n -r saved.pcap
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == *"> 127.0.0.1.12122: UDP, length 5" ]]
+	[[ "${lines[1]}" == *"ICMP 127.0.0.1 udp port 12122 unreachable"* ]]
+}

@@ -1,0 +1,437 @@
+#!/usr/bin/env bats
+# scripts/ladder: tcpdump text output drawn as a ladder diagram. Most tests
+# draw saved tcpdump outputs (tests/fixtures/ladder, recorded by its
+# record.sh from real runs of the kit in a network namespace); the live one
+# captures for real (it needs root and tcpdump).
+
+# shellcheck disable=SC2154 # bats' run sets stderr and stderr_lines
+load helper
+bats_require_minimum_version 1.5.0
+
+LADDER="$KIT_ROOT/scripts/ladder"
+FIXTURES="$KIT_ROOT/tests/fixtures/ladder"
+
+teardown() {
+	kit_teardown
+	if [ -n "${NS:-}" ]; then ip netns del "$NS" 2>/dev/null || true; fi
+}
+
+# ladder_is FIXTURE <<EOF ...: ladder draws FIXTURE exactly as given.
+ladder_is() {
+	local expected
+	expected=$(cat)
+	run --separate-stderr "$LADDER" "$FIXTURES/$1"
+	[ "$status" -eq 0 ] || {
+		echo "ladder $1: exit $status: $stderr" >&2
+		return 1
+	}
+	[ "$output" = "$expected" ] || {
+		echo "ladder $1 differs (< expected, > drawn):" >&2
+		diff <(echo "$expected") <(echo "$output") >&2
+		return 1
+	}
+}
+
+# arrows FILE: each arrow line as "> LABEL" (left to right) or "< LABEL".
+arrows() {
+	awk '/->\||\|<-/ {
+		d = index($0, "->|") ? ">" : "<"
+		s = $0
+		sub(/^ *[0-9.]+ */, "", s)
+		gsub(/[|<>]/, "", s)
+		sub(/^[ -]*-+ /, "", s)
+		sub(/ -+[ -]*$/, "", s)
+		print d " " s
+	}' "$1"
+}
+
+need_live() {
+	[ "$(id -u)" = 0 ] || skip "capturing needs root"
+	command -v tcpdump >/dev/null || skip "tcpdump is not installed"
+	command -v ip >/dev/null || skip "ip (iproute2) is not installed"
+}
+
+# make_ns: a private network namespace with its loopback up, deleted in teardown.
+make_ns() {
+	NS="kitlad$$_$RANDOM"
+	ip netns add "$NS"
+	ip netns exec "$NS" ip link set lo up
+}
+
+ns_tcp_listening() { [ -n "$(ip netns exec "$NS" ss -Htln "( sport = :$1 )")" ]; }
+ns_tcp_state() { [ -n "$(ip netns exec "$NS" ss -Htn state "$1")" ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+@test "ladder -h shows the usage and an example" {
+	run --separate-stderr "$LADDER" -h
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "usage: ladder [-h] [FILE]" ]
+	[[ "$output" == *"|---------- SYN ---------->|"* ]]
+	[[ "$output" == *"scripts/capture tcp | scripts/ladder"* ]]
+	[ -z "$stderr" ]
+}
+
+@test "ladder: an unknown option or two files are usage errors (exit 2)" {
+	run --separate-stderr "$LADDER" -x
+	[ "$status" -eq 2 ]
+	one_stderr_line '^ladder: unknown option -x'
+	run --separate-stderr "$LADDER" "$FIXTURES/udp_echo.n.txt" "$FIXTURES/udp_echo.vvv.txt"
+	[ "$status" -eq 2 ]
+	one_stderr_line '^ladder: one FILE at most'
+	[ -z "$output" ]
+}
+
+@test "ladder: a file that does not exist is one line, exit 1" {
+	run --separate-stderr "$LADDER" "$BATS_TEST_TMPDIR/nothere.txt"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^ladder: $BATS_TEST_TMPDIR/nothere.txt: no such file$"
+	[ -z "$output" ]
+}
+
+@test "ladder: input with no packet in it says so, exit 1" {
+	printf '%s\n' "tcpdump: listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes" \
+		"0 packets captured" "hello" >"$BATS_TEST_TMPDIR/empty.txt"
+	run --separate-stderr "$LADDER" "$BATS_TEST_TMPDIR/empty.txt"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^ladder: no packet found in $BATS_TEST_TMPDIR/empty.txt"
+	[ -z "$output" ]
+	run --separate-stderr "$LADDER" </dev/null
+	[ "$status" -eq 1 ]
+	one_stderr_line "^ladder: no packet found in standard input"
+}
+
+@test "fixture: TCP handshake, one message each way, server closes first (-n and -vvv -XX)" {
+	ladder_is tcp_echo.n.txt <<-'EOF'
+	    time   127.0.0.1:51354              127.0.0.1:12333
+	                  |                            |
+	   0.000          |----------- SYN ----------->|
+	   0.000          |<-------- SYN-ACK ----------|
+	   0.000          |----------- ACK ----------->|
+	   0.000          |----- PSH-ACK 6 bytes ----->|
+	   0.000          |<---------- ACK ------------|
+	   0.000          |<---- PSH-ACK 6 bytes ------|
+	   0.000          |----------- ACK ----------->|
+	   0.000          |<-------- FIN-ACK ----------|
+	   0.042          |----------- ACK ----------->|
+	   0.295          |--------- FIN-ACK --------->|
+	   0.295          |<---------- ACK ------------|
+	11 packets, 2 endpoints
+	EOF
+	ladder_is tcp_echo.vvv.txt <<-'EOF'
+	    time   127.0.0.1:51354              127.0.0.1:12333
+	                  |                            |
+	   0.000          |----------- SYN ----------->|
+	   0.000          |<-------- SYN-ACK ----------|
+	   0.000          |----------- ACK ----------->|
+	   0.000          |----- PSH-ACK 6 bytes ----->|
+	   0.000          |<---------- ACK ------------|
+	   0.000          |<---- PSH-ACK 6 bytes ------|
+	   0.000          |----------- ACK ----------->|
+	   0.000          |<-------- FIN-ACK ----------|
+	   0.042          |----------- ACK ----------->|
+	   0.295          |--------- FIN-ACK --------->|
+	   0.295          |<---------- ACK ------------|
+	11 packets, 2 endpoints
+	EOF
+}
+
+@test "fixture: TCP connection refused is SYN then RST-ACK" {
+	ladder_is tcp_refused.n.txt <<-'EOF'
+	    time   127.0.0.1:51370              127.0.0.1:12333
+	                  |                            |
+	   0.000          |----------- SYN ----------->|
+	   0.000          |<-------- RST-ACK ----------|
+	2 packets, 2 endpoints
+	EOF
+	ladder_is tcp_refused.vvv.txt <<-'EOF'
+	    time   127.0.0.1:51370              127.0.0.1:12333
+	                  |                            |
+	   0.000          |----------- SYN ----------->|
+	   0.000          |<-------- RST-ACK ----------|
+	2 packets, 2 endpoints
+	EOF
+}
+
+@test "fixture: UDP datagram and its echo" {
+	ladder_is udp_echo.n.txt <<-'EOF'
+	    time   127.0.0.1:48626              127.0.0.1:12122
+	                  |                            |
+	   0.000          |------- UDP 5 bytes ------->|
+	   0.000          |<------ UDP 5 bytes --------|
+	2 packets, 2 endpoints
+	EOF
+	ladder_is udp_echo.vvv.txt <<-'EOF'
+	    time   127.0.0.1:48626              127.0.0.1:12122
+	                  |                            |
+	   0.000          |------- UDP 5 bytes ------->|
+	   0.000          |<------ UDP 5 bytes --------|
+	2 packets, 2 endpoints
+	EOF
+}
+
+@test "fixture: UDP with no server draws the ICMP port unreachable back to the sender (-n, -vvv -XX, -tt)" {
+	ladder_is udp_noserver.n.txt <<-'EOF'
+	    time   127.0.0.1:56982                 127.0.0.1:12122
+	                  |                               |
+	   0.000          |--------- UDP 5 bytes -------->|
+	   0.000          |<--- ICMP port unreachable ----|
+	2 packets, 2 endpoints
+	EOF
+	ladder_is udp_noserver.vvv.txt <<-'EOF'
+	    time   127.0.0.1:56982                 127.0.0.1:12122
+	                  |                               |
+	   0.000          |--------- UDP 5 bytes -------->|
+	   0.000          |<--- ICMP port unreachable ----|
+	2 packets, 2 endpoints
+	EOF
+	ladder_is udp_noserver.tt.txt <<-'EOF'
+	    time   127.0.0.1:56982                 127.0.0.1:12122
+	                  |                               |
+	   0.000          |--------- UDP 5 bytes -------->|
+	   0.000          |<--- ICMP port unreachable ----|
+	2 packets, 2 endpoints
+	EOF
+}
+
+@test "fixture: IPv6 TCP exchange, columns written [::1]:port" {
+	ladder_is tcp6_echo.n.txt <<-'EOF'
+	    time   [::1]:45736                  [::1]:12333
+	                |                            |
+	   0.000        |----------- SYN ----------->|
+	   0.000        |<-------- SYN-ACK ----------|
+	   0.000        |----------- ACK ----------->|
+	   0.005        |----- PSH-ACK 6 bytes ----->|
+	   0.005        |<---------- ACK ------------|
+	   0.005        |<---- PSH-ACK 6 bytes ------|
+	   0.005        |----------- ACK ----------->|
+	   0.005        |<-------- FIN-ACK ----------|
+	   0.049        |----------- ACK ----------->|
+	   0.275        |--------- FIN-ACK --------->|
+	   0.275        |<---------- ACK ------------|
+	11 packets, 2 endpoints
+	EOF
+	ladder_is tcp6_echo.vvv.txt <<-'EOF'
+	    time   [::1]:45736                  [::1]:12333
+	                |                            |
+	   0.000        |----------- SYN ----------->|
+	   0.000        |<-------- SYN-ACK ----------|
+	   0.000        |----------- ACK ----------->|
+	   0.005        |----- PSH-ACK 6 bytes ----->|
+	   0.005        |<---------- ACK ------------|
+	   0.005        |<---- PSH-ACK 6 bytes ------|
+	   0.005        |----------- ACK ----------->|
+	   0.005        |<-------- FIN-ACK ----------|
+	   0.049        |----------- ACK ----------->|
+	   0.275        |--------- FIN-ACK --------->|
+	   0.275        |<---------- ACK ------------|
+	11 packets, 2 endpoints
+	EOF
+}
+
+@test "fixture: IPv6 UDP with no server draws ICMP6 port unreachable" {
+	ladder_is udp6_noserver.n.txt <<-'EOF'
+	    time   [::1]:53209                      [::1]:12122
+	                |                                |
+	   0.000        |--------- UDP 3 bytes --------->|
+	   0.000        |<--- ICMP6 port unreachable ----|
+	2 packets, 2 endpoints
+	EOF
+	ladder_is udp6_noserver.vvv.txt <<-'EOF'
+	    time   [::1]:53209                      [::1]:12122
+	                |                                |
+	   0.000        |--------- UDP 3 bytes --------->|
+	   0.000        |<--- ICMP6 port unreachable ----|
+	2 packets, 2 endpoints
+	EOF
+}
+
+@test "fixture: two clients of tcpserver3 get a column each, the server in the middle" {
+	ladder_is tcp_two_clients.n.txt <<-'EOF'
+	    time   127.0.0.1:48076              127.0.0.1:12333              127.0.0.1:48082
+	                  |                            |                            |
+	   0.000          |----------- SYN ----------->|                            |
+	   0.000          |<-------- SYN-ACK ----------|                            |
+	   0.000          |----------- ACK ----------->|                            |
+	   0.005          |----- PSH-ACK 4 bytes ----->|                            |
+	   0.005          |<---------- ACK ------------|                            |
+	   0.005          |<---- PSH-ACK 4 bytes ------|                            |
+	   0.005          |----------- ACK ----------->|                            |
+	   0.207          |                            |<---------- SYN ------------|
+	   0.207          |                            |--------- SYN-ACK --------->|
+	   0.207          |                            |<---------- ACK ------------|
+	   0.207          |                            |<---- PSH-ACK 4 bytes ------|
+	   0.207          |                            |----------- ACK ----------->|
+	   0.207          |                            |----- PSH-ACK 4 bytes ----->|
+	   0.207          |                            |<---------- ACK ------------|
+	   0.381          |                            |<-------- FIN-ACK ----------|
+	   0.381          |                            |--------- FIN-ACK --------->|
+	   0.381          |                            |<---------- ACK ------------|
+	   0.549          |--------- FIN-ACK --------->|                            |
+	   0.549          |<-------- FIN-ACK ----------|                            |
+	   0.549          |----------- ACK ----------->|                            |
+	20 packets, 3 endpoints
+	EOF
+	ladder_is tcp_two_clients.vvv.txt <<-'EOF'
+	    time   127.0.0.1:48076              127.0.0.1:12333              127.0.0.1:48082
+	                  |                            |                            |
+	   0.000          |----------- SYN ----------->|                            |
+	   0.000          |<-------- SYN-ACK ----------|                            |
+	   0.000          |----------- ACK ----------->|                            |
+	   0.005          |----- PSH-ACK 4 bytes ----->|                            |
+	   0.005          |<---------- ACK ------------|                            |
+	   0.005          |<---- PSH-ACK 4 bytes ------|                            |
+	   0.005          |----------- ACK ----------->|                            |
+	   0.207          |                            |<---------- SYN ------------|
+	   0.207          |                            |--------- SYN-ACK --------->|
+	   0.207          |                            |<---------- ACK ------------|
+	   0.207          |                            |<---- PSH-ACK 4 bytes ------|
+	   0.207          |                            |----------- ACK ----------->|
+	   0.207          |                            |----- PSH-ACK 4 bytes ----->|
+	   0.207          |                            |<---------- ACK ------------|
+	   0.381          |                            |<-------- FIN-ACK ----------|
+	   0.381          |                            |--------- FIN-ACK --------->|
+	   0.381          |                            |<---------- ACK ------------|
+	   0.549          |--------- FIN-ACK --------->|                            |
+	   0.549          |<-------- FIN-ACK ----------|                            |
+	   0.549          |----------- ACK ----------->|                            |
+	20 packets, 3 endpoints
+	EOF
+}
+
+@test "fixture: six endpoints, five clients of multi at once, all drawn to the server's column" {
+	run --separate-stderr "$LADDER" "$FIXTURES/tcp_five_clients.vvv.txt"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "50 packets, 6 endpoints" ]
+	# columns in order of first appearance: client 1, the server, then the others
+	[[ "${lines[0]}" =~ ^\ +time\ +127\.0\.0\.1:52284\ +127\.0\.0\.1:12333\ +127\.0\.0\.1:52290\ +127\.0\.0\.1:52292\ +127\.0\.0\.1:52296\ +127\.0\.0\.1:52306$ ]]
+	[ "$(grep -o '|' <<<"${lines[1]}" | wc -l)" -eq 6 ]
+	# every arrow starts or ends at the server's bar (the second one)
+	local server_bar line
+	server_bar=$(awk '{ n = 0; for (i = 1; i <= length($0); i++) if (substr($0, i, 1) == "|" && ++n == 2) { print i; exit } }' <<<"${lines[1]}")
+	for line in "${lines[@]:2:50}"; do
+		[[ "${line:server_bar-2:3}" =~ ^(-\|-|-\|<|>\|-|-\|\ |\ \|-|>\|\ |\ \|<)$ ]] || {
+			echo "not at the server's bar: $line" >&2
+			return 1
+		}
+	done
+	# the first client is left of the server, the four others right of it
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/five.txt"
+	[ "$(arrows "$BATS_TEST_TMPDIR/five.txt" | grep -cx '> SYN')" -eq 1 ]
+	[ "$(arrows "$BATS_TEST_TMPDIR/five.txt" | grep -cx '< SYN')" -eq 4 ]
+	[ "$(arrows "$BATS_TEST_TMPDIR/five.txt" | grep -c 'PSH-ACK 9 bytes')" -eq 10 ]
+}
+
+@test "ladder reads standard input too (no FILE, or -)" {
+	local file="$FIXTURES/tcp_echo.vvv.txt"
+	run --separate-stderr "$LADDER" "$file"
+	local expected=$output
+	run --separate-stderr "$LADDER" <"$file"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$expected" ]
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	run --separate-stderr bash -c 'cat "$1" | "$2" -' _ "$file" "$LADDER"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$expected" ]
+}
+
+@test "ladder: -v header lines, hex dumps, ARP and midnight are handled; -tttt dates too" {
+	printf '%s\n' \
+		"listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes" \
+		"23:59:59.900000 ARP, Request who-has 10.0.0.1 tell 10.0.0.2, length 28" \
+		"23:59:59.950000 IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length 53)" \
+		"    127.0.0.1.40000 > 127.0.0.1.12333: Flags [FP.], cksum 0xfe29 (incorrect -> 0x1234), seq 1:2, ack 1, win 512, length 1" \
+		"$(printf '\t')0x0000:  0000 0000 0000 0000 0000 0000 0800 4500  ..............E." \
+		"00:00:00.200000 IP 127.0.0.1.12333 > 127.0.0.1.40000: Flags [R], seq 1, win 0, length 0" \
+		"2 packets captured" >"$BATS_TEST_TMPDIR/mixed.txt"
+	run --separate-stderr "$LADDER" "$BATS_TEST_TMPDIR/mixed.txt"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 5 ]
+	[[ "${lines[2]}" =~ ^\ +0\.000\ +\|-+\ FIN-PSH-ACK\ 1\ byte\ -+\>\|$ ]]
+	[[ "${lines[3]}" =~ ^\ +0\.250\ +\|\<-+\ RST\ -+\|$ ]]
+	[ "${lines[4]}" = "2 packets, 2 endpoints" ]
+	local expected=$output
+
+	sed -E 's/^([0-9][0-9]:)/2024-05-01 \1/' "$BATS_TEST_TMPDIR/mixed.txt" >"$BATS_TEST_TMPDIR/dated.txt"
+	grep -q '^2024-05-01 00:00:00.200000 IP' "$BATS_TEST_TMPDIR/dated.txt"
+	run --separate-stderr "$LADDER" "$BATS_TEST_TMPDIR/dated.txt"
+	[ "$output" = "$expected" ]
+}
+
+@test "ladder draws the same with BWK awk (macOS's awk) as with mawk" {
+	command -v original-awk >/dev/null || skip "original-awk (BWK awk) is not installed"
+	local f
+	for f in "$FIXTURES"/*.txt; do
+		diff <("$LADDER" "$f") <(LADDER_AWK=original-awk "$LADDER" "$f") || {
+			echo "differs with original-awk: $f" >&2
+			return 1
+		}
+	done
+}
+
+@test "ladder in a pipe lets Ctrl-C go by (it is for tcpdump) and draws what came" {
+	with_input feed
+	command -v perl >/dev/null || skip "perl is not installed"
+	# A background job of a script starts with SIGINT ignored; perl puts
+	# back the default, as a terminal's foreground job has it, and execs
+	# ladder in its own process.
+	# shellcheck disable=SC2016 # perl's $SIG
+	start_bg ladder perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' "$LADDER"
+	local pid=$LAST_PID awk_pid
+	feed_open feed 4
+	wait_until 5 pgrep -P "$pid" >/dev/null
+	awk_pid=$(pgrep -P "$pid")
+	# Ctrl-C signals the whole pipeline: ladder's shell and its awk
+	kill -INT "$pid" "$awk_pid"
+	cat "$FIXTURES/tcp_refused.n.txt" >&4
+	exec 4>&-
+	wait_until 5 gone "$pid"
+	grep -qx '2 packets, 2 endpoints' "$BATS_TEST_TMPDIR/ladder.out"
+	grep -q -- '-- RST-ACK --' "$BATS_TEST_TMPDIR/ladder.out"
+}
+
+@test "live: capture -c N | ladder draws a real TCP exchange: handshake, data both ways, FINs" {
+	need_live
+	make_ns
+	local t=$BATS_TEST_TMPDIR
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	start_bg live bash -c 'ip netns exec "$1" "$2/scripts/capture" -c 11 tcp 12333 2>"$3/capture.err" |
+		"$2/scripts/ladder"' _ "$NS" "$KIT_ROOT" "$t"
+	local live=$LAST_PID client tcpdump
+	wait_until 5 file_has "$t/capture.err" 'listening on lo'
+	start_bg server ip netns exec "$NS" "$BIN/tcpserver1"
+	wait_until 5 ns_tcp_listening 12333
+	with_input client
+	start_bg client ip netns exec "$NS" "$BIN/tcpclient" -w -m hello 127.0.0.1
+	client=$LAST_PID
+	feed_open client 4
+	# tcpserver1 echoes and closes first; the server end in FIN-WAIT-2 means
+	# the client's ACK of that FIN went out. Then Enter: the client closes.
+	wait_until 5 ns_tcp_state fin-wait-2
+	echo >&4
+	wait_until 5 gone "$client"
+	# Eleven packets end the capture (and so the pipe). Should the kernel
+	# have merged two ACKs, stop tcpdump: ladder still draws.
+	if ! wait_until 5 gone "$live"; then
+		tcpdump=$(pgrep -x -P "$live" tcpdump) && kill "$tcpdump"
+		wait_until 5 gone "$live"
+	fi
+	cat "$t/live.out" >&2 # shown if the test fails
+
+	local port
+	port=$(sed -n 's/.*connected: fd [0-9]* is 127\.0\.0\.1:\([0-9]*\) -> .*/\1/p' "$t/client.out")
+	[ -n "$port" ]
+	grep -qE "^ +time +127\.0\.0\.1:$port +127\.0\.0\.1:12333$" "$t/live.out"
+	arrows "$t/live.out" >"$t/arrows.txt"
+	[ "$(head -3 "$t/arrows.txt")" = "$(printf '> SYN\n< SYN-ACK\n> ACK')" ]
+	local at=0 want n
+	# in this order, each after the one before
+	for want in '> PSH-ACK 6 bytes' '< PSH-ACK 6 bytes' '< FIN-ACK' '> FIN-ACK'; do
+		n=$(grep -nxF -- "$want" "$t/arrows.txt" | head -1 | cut -d: -f1)
+		[ -n "$n" ] && [ "$n" -gt "$at" ] || {
+			echo "'$want' missing or out of order" >&2
+			return 1
+		}
+		at=$n
+	done
+	grep -qE '^(10|11) packets, 2 endpoints$' "$t/live.out"
+}
