@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# scripts/lab: one tmux window per experiment, commands typed but not run.
+# Every test uses a tmux server of its own (-L), so a user's tmux is never
+# seen or touched.
+# shellcheck disable=SC2154 # $stderr is set by run --separate-stderr
+load helper
+bats_require_minimum_version 1.5.0
+
+LAB="$KIT_ROOT/scripts/lab"
+MACOS_PATH="$KIT_ROOT/tests/stubs/macos:$PATH"
+
+setup() {
+	SOCK="kitlab$$r$RANDOM"
+	# Run from inside someone's tmux, lab would try to switch that client.
+	unset TMUX TMUX_PANE
+}
+
+teardown() {
+	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	# tmux leaves its socket file behind.
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
+	kit_teardown
+}
+
+need_tmux() { command -v tmux >/dev/null || skip "needs tmux"; }
+t() { tmux -L "$SOCK" "$@"; }
+
+# pane SESSION tl|tr|bl|br: the id of the pane in that corner.
+pane() {
+	t list-panes -t "$1" -F '#{pane_left} #{pane_top} #{pane_id}' | awk -v want="$2" '
+		{ left[NR] = $1; top[NR] = $2; id[NR] = $3; if (NR == 1 || $2 < min) min = $2 }
+		END { for (i = 1; i <= NR; i++)
+			if (((top[i] == min) ? "t" : "b") ((left[i] == 0) ? "l" : "r") == want) print id[i] }'
+}
+screen() { t capture-pane -p -J -t "$1"; }
+# The line the cursor is on: the prompt and what was typed after it.
+typed() { screen "$1" | grep . | tail -1; }
+# The pane's shell has no child: nothing was started in it.
+idle() { [ -z "$(pgrep -P "$(t display-message -p -t "$1" '#{pane_pid}')")" ]; }
+
+@test "lab -d tcp: four panes, each with its command typed but not run" {
+	need_tmux
+	run --separate-stderr "$LAB" -d -L "$SOCK" tcp
+	[ "$status" -eq 0 ]
+	[ "$output" = lab-tcp ]
+	[ "$(t list-panes -t lab-tcp | wc -l)" -eq 4 ]
+	srv=$(pane lab-tcp tl) cli=$(pane lab-tcp tr) cap=$(pane lab-tcp bl) kst=$(pane lab-tcp br)
+	[[ "$(typed "$srv")" == *" ./tcpserver1" ]]
+	# Once: keys typed before the shell's prompt would show twice.
+	[ "$(screen "$srv" | grep -o './tcpserver1' | wc -l)" -eq 1 ]
+	[[ "$(typed "$cli")" == *" ./tcpclient -w" ]]
+	[[ "$(typed "$cap")" =~ (^|[ ])scripts/capture\ -i\ lo\ tcp\ 12333$ ]]
+	[[ "$(typed "$kst")" == *" scripts/kstate -w 12333" ]]
+	# Typed, not run: for a second nothing starts, and no program output.
+	for _ in $(seq 10); do
+		for p in "$srv" "$cli" "$cap" "$kst"; do idle "$p"; done
+		sleep 0.1
+	done
+	[ "$(t display-message -p -t "$srv" '#{pane_current_command}')" != tcpserver1 ]
+	[[ "$(screen "$srv")" != *"tcpserver1: "* ]]
+	[[ "$(screen "$cli")" != *"tcpclient: "* ]]
+	# Every pane starts at the top of the kit; the server pane is the active one.
+	for p in "$srv" "$cli" "$cap" "$kst"; do
+		[ "$(t display-message -p -t "$p" '#{pane_current_path}')" = "$KIT_ROOT" ]
+	done
+	[ "$(t display-message -p -t "$srv" '#{pane_active}')" = 1 ]
+	[ "$(t display-message -p -t "$srv" '#{pane_title}')" = server ]
+	[[ "$(t display-message -p -t "$cap" '#{pane_title}')" == capture* ]]
+}
+
+@test "every experiment creates its session with its own commands" {
+	need_tmux
+	declare -A server=(
+		[udp]="./udpserver" [udp-bind]="./udpserver -a 127.0.0.2" [tcp]="./tcpserver1"
+		[refused]="./tcpserver1" [backlog]="./tcpserver1 -l 1" [reuse]="./tcpserver1"
+		[select]="./tcpserver3" [fork]="./multi" [ipv6]="./tcpserver2"
+		[en0]="scripts/netlab run host ./udpserver -a 192.0.2.1")
+	declare -A client=(
+		[udp]="./udpclient -m hello -w" [udp-bind]="127.0.0.1" [tcp]="./tcpclient -w"
+		[refused]="./tcpclient -m hello" [backlog]="; wait)" [reuse]="./tcpclient -w"
+		[select]="./tcpclient" [fork]="./tcpclient" [ipv6]="./tcpclient ::1"
+		[en0]="scripts/netlab run host ./udpclient -t 3 -m hello 127.0.0.1")
+	# A plain sh in the panes: a heavy ~/.bashrc would make this slow.
+	for exp in "${!server[@]}"; do
+		SHELL=/bin/sh run --separate-stderr "$LAB" -d -L "$SOCK" "$exp"
+		[ "$status" -eq 0 ] || {
+			echo "lab $exp: exit $status: $stderr" >&2
+			return 1
+		}
+		[ "$output" = "lab-$exp" ]
+		[ "$(t list-panes -t "lab-$exp" | wc -l)" -eq 4 ]
+		[[ "$(typed "$(pane "lab-$exp" tl)")" == *" ${server[$exp]}" ]] || {
+			echo "lab $exp: server pane: $(typed "$(pane "lab-$exp" tl)")" >&2
+			return 1
+		}
+		[[ "$(typed "$(pane "lab-$exp" tr)")" == *"${client[$exp]}" ]]
+		[[ "$(typed "$(pane "lab-$exp" bl)")" == *"scripts/capture "* ]]
+		[[ "$(typed "$(pane "lab-$exp" br)")" == *"scripts/kstate -w "* ]]
+	done
+	[ "$(t list-sessions | wc -l)" -eq 10 ]
+}
+
+@test "udp watches port 12122; backlog starts three clients; en0 says to run netlab up first" {
+	need_tmux
+	SHELL=/bin/sh "$LAB" -d -L "$SOCK" udp >/dev/null 2>&1
+	[[ "$(typed "$(pane lab-udp bl)")" == *"scripts/capture -i lo udp 12122" ]]
+	[[ "$(typed "$(pane lab-udp br)")" == *"scripts/kstate -w 12122" ]]
+	SHELL=/bin/sh "$LAB" -d -L "$SOCK" backlog >/dev/null 2>&1
+	[[ "$(typed "$(pane lab-backlog tr)")" == *"for i in 1 2 3; do "*"./tcpclient"* ]]
+	SHELL=/bin/sh "$LAB" -d -L "$SOCK" en0 >/dev/null 2>&1
+	[[ "$(screen "$(pane lab-en0 tl)")" == *"scripts/netlab up"* ]]
+	[[ "$(typed "$(pane lab-en0 bl)")" == *"scripts/netlab run host scripts/capture "*"udp 12122" ]]
+}
+
+@test "not root: the capture command starts with sudo" {
+	need_tmux
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\necho 1000\n' >"$BATS_TEST_TMPDIR/bin/id"
+	chmod +x "$BATS_TEST_TMPDIR/bin/id"
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" SHELL=/bin/sh run "$LAB" -d -L "$SOCK" tcp
+	[ "$status" -eq 0 ]
+	[[ "$(typed "$(pane lab-tcp bl)")" == *" sudo scripts/capture -i lo tcp 12333" ]]
+	[[ "$(typed "$(pane lab-tcp br)")" != *sudo* ]]
+}
+
+@test "-s names the session; an existing session is reported, not built twice" {
+	need_tmux
+	SHELL=/bin/sh run --separate-stderr "$LAB" -d -L "$SOCK" -s mine select
+	[ "$status" -eq 0 ]
+	[ "$output" = mine ]
+	SHELL=/bin/sh run --separate-stderr "$LAB" -d -L "$SOCK" -s mine select
+	[ "$status" -eq 0 ]
+	[ "$output" = mine ]
+	[[ "$stderr" == *"exists already"* ]]
+	[ "$(t list-panes -t mine | wc -l)" -eq 4 ]
+	[ "$(t list-sessions | wc -l)" -eq 1 ]
+}
+
+@test "without -d: prints the tmux keys, then attaches" {
+	need_tmux
+	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
+	# script gives lab the terminal that tmux attach needs.
+	SHELL=/bin/sh start_bg attach script -qfec "$LAB -L $SOCK fork" /dev/null
+	# shellcheck disable=SC2016 # expanded by eval, at each try
+	wait_until 20 eval '[ -n "$(t list-clients -t lab-fork 2>/dev/null)" ]'
+	t detach-client -s lab-fork
+	# shellcheck disable=SC2016
+	wait_until 5 eval '! alive "$LAST_PID"'
+	out=$(cat "$BATS_TEST_TMPDIR/attach.out")
+	[[ "$out" == *"Ctrl-b then an arrow key"* ]]
+	[[ "$out" == *"Ctrl-b d detaches"* ]]
+	[[ "$out" == *"kill-session -t lab-fork"* ]]
+	# Detaching leaves the session for later.
+	[ "$(t list-panes -t lab-fork | wc -l)" -eq 4 ]
+}
+
+@test "usage errors exit 2 with one line on stderr and start no tmux" {
+	need_tmux
+	for args in "" "moon" "-x tcp" "-L" "-d -s a:b tcp" "tcp udp" "-s"; do
+		# shellcheck disable=SC2086 # split the argument list on purpose
+		run --separate-stderr "$LAB" -d -L "$SOCK" $args
+		[ "$status" -eq 2 ] || {
+			echo "lab $args: exit $status" >&2
+			return 1
+		}
+		one_stderr_line "^lab: "
+	done
+	run ! t list-sessions
+}
+
+@test "-l lists every experiment; -h prints the usage" {
+	run "$LAB" -l
+	[ "$status" -eq 0 ]
+	for exp in udp udp-bind tcp refused backlog reuse select fork ipv6 en0; do
+		[[ "$output" == *"$exp "* ]]
+	done
+	[ "${#lines[@]}" -ge 10 ]
+	run "$LAB" -h
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: lab "* ]]
+	[[ "$output" == *"Ctrl-b d"* ]]
+}
+
+@test "tmux missing: says how to install it" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	for tool in bash dirname uname id; do
+		ln -s "$(command -v "$tool")" "$BATS_TEST_TMPDIR/bin/$tool"
+	done
+	# env, so that only lab runs with that PATH, not bats' own helpers.
+	run --separate-stderr /usr/bin/env PATH="$BATS_TEST_TMPDIR/bin" "$LAB" -d tcp
+	[ "$status" -eq 1 ]
+	one_stderr_line "needs tmux.*apt-get install tmux.*brew install tmux"
+}
+
+@test "programs not built: says run make first" {
+	need_tmux
+	mkdir -p "$BATS_TEST_TMPDIR/kit/scripts"
+	cp "$LAB" "$BATS_TEST_TMPDIR/kit/scripts/lab"
+	run --separate-stderr "$BATS_TEST_TMPDIR/kit/scripts/lab" -d -L "$SOCK" tcp
+	[ "$status" -eq 1 ]
+	one_stderr_line "run make first"
+	run ! t has-session -t lab-tcp
+}
+
+@test "macOS: the capture pane watches lo0; en0 uses the real en0, no netlab" {
+	need_tmux
+	PATH="$MACOS_PATH" SHELL=/bin/sh run "$LAB" -d -L "$SOCK" tcp
+	[ "$status" -eq 0 ]
+	[[ "$(typed "$(pane lab-tcp bl)")" == *"scripts/capture -i lo0 tcp 12333" ]]
+	PATH="$MACOS_PATH" SHELL=/bin/sh run "$LAB" -d -L "$SOCK" en0
+	[ "$status" -eq 0 ]
+	# shellcheck disable=SC2016 # typed as it is, for the student's shell
+	[[ "$(typed "$(pane lab-en0 tl)")" == *' ./udpserver -a "$(ipconfig getifaddr en0)"' ]]
+	[[ "$(screen "$(pane lab-en0 tl)")" != *netlab* ]]
+	[[ "$(typed "$(pane lab-en0 bl)")" == *"scripts/capture -i lo0 udp 12122" ]]
+}
