@@ -87,6 +87,7 @@ start_bg() {
 # start_server PROG PORT [ARGS...]: start $BIN/PROG -p PORT ARGS, wait until
 # the port is bound (UDP) or LISTEN (TCP). Output in $BATS_TEST_TMPDIR/PROG.out
 # (PROG.2.out etc. for a second one); sets SERVER_PID and SERVER_OUT.
+# NOFILE=N start_server ...: with `ulimit -n N`.
 start_server() {
 	local prog=$1 port=$2 name=$1 n=2
 	shift 2
@@ -94,7 +95,12 @@ start_server() {
 		name="$prog.$n"
 		n=$((n + 1))
 	done
-	start_bg "$name" "$BIN/$prog" -p "$port" "$@"
+	if [ -n "${NOFILE:-}" ]; then
+		# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
+		start_bg "$name" bash -c 'ulimit -n "$0" && exec "$@"' "$NOFILE" "$BIN/$prog" -p "$port" "$@"
+	else
+		start_bg "$name" "$BIN/$prog" -p "$port" "$@"
+	fi
 	# shellcheck disable=SC2034 # for the tests
 	SERVER_PID=$LAST_PID
 	SERVER_OUT="$BATS_TEST_TMPDIR/$name.out"
