@@ -278,7 +278,7 @@ step_until() {
 	# Not a terminal: no screen-clearing escape in the output.
 	[[ $output != *$'\033'* ]]
 
-	run timeout 2.5 "$KSTATE" --watch "$port"
+	run timeout 4 "$KSTATE" --watch "$port" # two 1 s refreshes, however slow lsof is
 	[ "$status" -eq 124 ]
 	[ "$(printf '%s\n' "$output" | grep -cE "^== .* kstate: port $port, every 1 s")" -ge 2 ]
 }

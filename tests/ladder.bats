@@ -369,15 +369,15 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "ladder in a pipe lets Ctrl-C go by (it is for tcpdump) and draws what came" {
-	with_input feed
 	command -v perl >/dev/null || skip "perl is not installed"
+	with_input ladder
 	# A background job of a script starts with SIGINT ignored; perl puts
 	# back the default, as a terminal's foreground job has it, and execs
 	# ladder in its own process.
 	# shellcheck disable=SC2016 # perl's $SIG
 	start_bg ladder perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' "$LADDER"
 	local pid=$LAST_PID awk_pid
-	feed_open feed 4
+	feed_open ladder 4
 	wait_until 5 pgrep -P "$pid" >/dev/null
 	awk_pid=$(pgrep -P "$pid")
 	# Ctrl-C signals the whole pipeline: ladder's shell and its awk
