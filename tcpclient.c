@@ -39,6 +39,7 @@
 
 #define DEFAULT_PORT "12333"
 #define MAX_MESSAGE (4L << 20) /* longest line we send as one message */
+#define MAX_MESSAGES 100       /* -m options */
 
 static const char *prog = "tcpclient";
 static int step_mode; /* -S: pause before each socket call */
@@ -59,6 +60,7 @@ static const char *local_text(int fd);
 static const char *peer_text(int fd);
 static const char *payload_text(const unsigned char *p, size_t n);
 static long next_line(char **line, size_t max);
+static char *keep(const char *p, size_t n, int newline);
 static int wait_for_enter(void);
 static int wait_for_enter_watching(int fd);
 static int wait_readable(int fd, long timeout_ms);
@@ -70,18 +72,20 @@ int main(int argc, char **argv)
     const char *bind_spec = NULL; /* -b [ADDRESS:]PORT */
     long timeout_ms = -1;         /* -t: -1 waits as long as the kernel does */
     int wait_at_end = 0;          /* -w: "enter to finish" */
-    char **messages = calloc((size_t)argc, sizeof *messages); /* -m, in order */
+    const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages = 0, opt;
 
-    if (messages == NULL)
-        fail("calloc");
     opterr = 0;
     while ((opt = getopt(argc, argv, ":b:t:wm:Sh")) != -1) {
         switch (opt) {
         case 'b': bind_spec = optarg; break;
         case 't': timeout_ms = parse_seconds(optarg); break;
         case 'w': wait_at_end = 1; break;
-        case 'm': messages[nmessages++] = optarg; break;
+        case 'm':
+            if (nmessages == MAX_MESSAGES)
+                usage_error("too many -m messages (at most %d)", MAX_MESSAGES);
+            messages[nmessages++] = optarg;
+            break;
         case 'S': step_mode = 1; break;
         case 'h': usage(stdout); return 0;
         case ':': usage_error("option -%c needs an argument", optopt);
@@ -202,19 +206,15 @@ int main(int argc, char **argv)
         fd, local_text(fd), peer_text(fd));
 
     static unsigned char reply[65536];
-    char *stdin_message = NULL;
     int server_closed = 0, status = 0;
     for (int i = 0;; i++) {
-        char *msg;
+        const char *msg;
         long len;
         if (nmessages > 0) {
             if (i >= nmessages)
                 break;
             len = (long)strlen(messages[i]) + 1;
-            if ((msg = malloc((size_t)len)) == NULL)
-                fail("malloc");
-            memcpy(msg, messages[i], (size_t)len - 1);
-            msg[len - 1] = '\n'; /* a line, like one typed at the prompt */
+            msg = keep(messages[i], (size_t)len - 1, 1); /* a line, as if typed */
         } else {
             if (isatty(STDIN_FILENO)) {
                 printf("%s: message to send (Ctrl-D to finish): ", prog);
@@ -223,12 +223,8 @@ int main(int argc, char **argv)
             char *line;
             if ((len = next_line(&line, MAX_MESSAGE)) < 0)
                 break;
-            if ((msg = malloc((size_t)len)) == NULL)
-                fail("malloc");
-            memcpy(msg, line, (size_t)len); /* a step pause reads over `line` */
+            msg = keep(line, (size_t)len, 0);
         }
-        free(stdin_message);
-        stdin_message = msg;
 
         /* Has the server already gone? Its FIN shows as end of file, its
          * RST as an error, both waiting for us to read them. */
@@ -255,7 +251,8 @@ int main(int argc, char **argv)
             status = 1;
             break;
         }
-        say("send(fd %d) = %ld bytes: %s", fd, len, payload_text((unsigned char *)msg, (size_t)len));
+        say("send(fd %d) = %ld bytes: %s", fd, len,
+            payload_text((const unsigned char *)msg, (size_t)len));
 
         /* recv(): take whatever bytes have arrived, sleeping until some do.
          * TCP keeps no message boundaries: a reply can come in pieces. */
@@ -330,8 +327,6 @@ int main(int argc, char **argv)
                        : "we close first: our end goes to FIN_WAIT_2, then TIME_WAIT");
     say("close(fd %d)", fd);
     close(fd);
-    free(stdin_message);
-    free(messages);
     return status;
 }
 
@@ -601,6 +596,26 @@ static const char *payload_text(const unsigned char *p, size_t n)
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* A copy of a message that outlives the next read of standard input (a
+ * step-mode pause reads the next line over it): one buffer, reused. With
+ * `newline`, a '\n' is added after the n bytes. */
+static char *keep(const char *p, size_t n, int newline)
+{
+    static char *buf;
+    static size_t cap;
+    if (n + 1 > cap) {
+        char *bigger = realloc(buf, n + 1);
+        if (bigger == NULL)
+            fail("realloc");
+        buf = bigger;
+        cap = n + 1;
+    }
+    memcpy(buf, p, n);
+    if (newline)
+        buf[n] = '\n';
+    return buf;
 }
 
 /* Standard input, one line at a time, read with read() rather than stdio

@@ -35,6 +35,7 @@
 
 #define DEFAULT_PORT "12122"
 #define MAX_DATAGRAM 65507 /* 65535 - 20 (IPv4 header) - 8 (UDP header) */
+#define MAX_MESSAGES 100   /* -m options */
 
 static const char *prog = "udpclient";
 static int step_mode; /* -S: pause before each socket call */
@@ -53,6 +54,7 @@ static const char *addr_text(const struct sockaddr *sa);
 static const char *local_text(int fd);
 static const char *payload_text(const unsigned char *p, size_t n);
 static long next_line(char **line, size_t max);
+static char *keep(const char *p, size_t n, int newline);
 static int wait_for_enter(void);
 static int wait_readable(int fd, long timeout_ms);
 
@@ -62,18 +64,20 @@ int main(int argc, char **argv)
     const char *bind_spec = NULL; /* -b [ADDRESS:]PORT */
     long timeout_ms = -1;         /* -t: -1 waits for ever, like udpclient.py */
     int wait_at_end = 0;          /* -w: "enter to finish" */
-    char **messages = calloc((size_t)argc, sizeof *messages); /* -m, in order */
+    const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages = 0, opt;
 
-    if (messages == NULL)
-        fail("calloc");
     opterr = 0;
     while ((opt = getopt(argc, argv, ":b:t:wm:Sh")) != -1) {
         switch (opt) {
         case 'b': bind_spec = optarg; break;
         case 't': timeout_ms = parse_seconds(optarg); break;
         case 'w': wait_at_end = 1; break;
-        case 'm': messages[nmessages++] = optarg; break;
+        case 'm':
+            if (nmessages == MAX_MESSAGES)
+                usage_error("too many -m messages (at most %d)", MAX_MESSAGES);
+            messages[nmessages++] = optarg;
+            break;
         case 'S': step_mode = 1; break;
         case 'h': usage(stdout); return 0;
         case ':': usage_error("option -%c needs an argument", optopt);
@@ -160,10 +164,9 @@ int main(int argc, char **argv)
     }
 
     static unsigned char reply[MAX_DATAGRAM + 1];
-    char *stdin_message = NULL;
     int sent_count = 0;
     for (int i = 0;; i++) {
-        char *msg;
+        const char *msg;
         long len;
         if (nmessages > 0) {
             if (i >= nmessages)
@@ -180,10 +183,7 @@ int main(int argc, char **argv)
                 break;
             if (len > 0 && line[len - 1] == '\n')
                 len--; /* the datagram is the message: no newline needed */
-            /* keep a copy: a step-mode pause reads the next line over it */
-            if ((msg = realloc(stdin_message, (size_t)len + 1)) == NULL)
-                fail("realloc");
-            memcpy(stdin_message = msg, line, (size_t)len);
+            msg = keep(line, (size_t)len, 0);
         }
         if (len > MAX_DATAGRAM) {
             fprintf(stderr, "%s: message %d is %ld bytes: more than fits in one datagram (%d)\n",
@@ -203,7 +203,7 @@ int main(int argc, char **argv)
             fail(fmt("sendto(fd %d, %s)", fd, there));
         sent_count++;
         say("sendto(fd %d, %ld bytes, %s) ok: %s", fd, len, there,
-            payload_text((unsigned char *)msg, (size_t)len));
+            payload_text((const unsigned char *)msg, (size_t)len));
         if (!bound) {
             bound = 1;
             say("fd %d is now bound to %s: the kernel picked that port during sendto()", fd,
@@ -259,8 +259,6 @@ int main(int argc, char **argv)
          "the fd and its port are gone from lsof, netstat and ss");
     say("close(fd %d): %s is free again", fd, local_text(fd));
     close(fd);
-    free(stdin_message);
-    free(messages);
     return 0;
 }
 
@@ -457,6 +455,26 @@ static const char *payload_text(const unsigned char *p, size_t n)
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* A copy of a message that outlives the next read of standard input (a
+ * step-mode pause reads the next line over it): one buffer, reused. With
+ * `newline`, a '\n' is added after the n bytes. */
+static char *keep(const char *p, size_t n, int newline)
+{
+    static char *buf;
+    static size_t cap;
+    if (n + 1 > cap) {
+        char *bigger = realloc(buf, n + 1);
+        if (bigger == NULL)
+            fail("realloc");
+        buf = bigger;
+        cap = n + 1;
+    }
+    memcpy(buf, p, n);
+    if (newline)
+        buf[n] = '\n';
+    return buf;
 }
 
 /* Standard input, one line at a time, read with read() rather than stdio

@@ -62,15 +62,15 @@ setup() {
 	out="$BATS_TEST_TMPDIR/client.out"
 	wait_until 5 file_has "$out" "the server closed its end"
 	cport=$(sed -n 's/.*connected: fd 3 is 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
-	tcp_state CLOSE-WAIT "( sport = :$cport )"
-	tcp_state FIN-WAIT-2 "( dport = :$cport )"
+	tcp_state CLOSE-WAIT "( sport = :$cport and dport = :$port )"
+	tcp_state FIN-WAIT-2 "( sport = :$port and dport = :$cport )"
 	echo >&7
 	wait_until 5 gone "$pid"
 	wait "$pid"
 	# our FIN completes the close: the server's end (no owner) waits in
 	# TIME-WAIT, ours goes (through a brief LAST-ACK)
-	wait_until 5 tcp_state TIME-WAIT "( dport = :$cport )"
-	wait_until 5 no_tcp "( sport = :$cport )"
+	wait_until 5 tcp_state TIME-WAIT "( sport = :$port and dport = :$cport )"
+	wait_until 5 no_tcp "( sport = :$cport and dport = :$port )"
 }
 
 @test "tcpclient -b: the server sees the client's chosen port" {
