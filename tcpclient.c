@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         if (err == ETIMEDOUT)
             say("connect(fd %d, %s): no SYN-ACK %s: still SYN-SENT. A server whose accept "
                 "queue is full drops SYNs silently (Linux); a firewall may too",
-                s, there, timeout_ms >= 0 ? fmt("within %.3g s", timeout_ms / 1000.0)
+                s, there, timeout_ms >= 0 ? fmt("within %.3g s", (double)timeout_ms / 1000.0)
                                           : "after the kernel's retries");
         else
             say("connect(fd %d, %s): %s%s", s, there, strerror(err),
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
                         "%s: no reply within %.3g s on fd %d: the connection is up (the "
                         "server's kernel accepted it), but the server program has not "
                         "answered: busy with another client, or not yet at accept()?\n",
-                        prog, timeout_ms / 1000.0, fd);
+                        prog, (double)timeout_ms / 1000.0, fd);
                 close(fd);
                 return 1;
             }
@@ -426,7 +426,7 @@ static long parse_seconds(const char *s)
         } else if (*p >= '0' && *p <= '9') {
             digits++;
             if (!dot)
-                ms = ms * 10 + (*p - '0') * 1000;
+                ms = ms * 10 + (*p - '0') * 1000L;
             else if ((scale /= 10) > 0)
                 ms += (*p - '0') * scale;
             if (ms > 86400L * 1000)
@@ -605,7 +605,7 @@ static char *keep(const char *p, size_t n, int newline)
 {
     static char *buf;
     static size_t cap;
-    if (n + 1 > cap) {
+    if (buf == NULL || n + 1 > cap) {
         char *bigger = realloc(buf, n + 1);
         if (bigger == NULL)
             fail("realloc");

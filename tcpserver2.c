@@ -119,7 +119,8 @@ int main(int argc, char **argv)
     }
     if (family == AF_UNSPEC && first_v6 > 0) {
         struct addrinfo *v6 = order[first_v6];
-        memmove(order + 1, order, (size_t)first_v6 * sizeof order[0]);
+        for (int k = first_v6; k > 0; k--)
+            order[k] = order[k - 1];
         order[0] = v6;
     }
     if (family == AF_UNSPEC && first_v6 >= 0)

@@ -221,12 +221,12 @@ int main(int argc, char **argv)
             say("waiting in recvfrom(fd %d) for the reply (no time limit: -t sets one)", fd);
         else
             say("waiting in recvfrom(fd %d) for the reply (at most %.3g s)", fd,
-                timeout_ms / 1000.0);
+                (double)timeout_ms / 1000.0);
         if (!wait_readable(fd, timeout_ms)) {
             fprintf(stderr,
                     "%s: no reply from %s within %.3g s: the datagram left, but UDP never "
                     "tells us why nothing came back (no server on that address and port?)\n",
-                    prog, there, timeout_ms / 1000.0);
+                    prog, there, (double)timeout_ms / 1000.0);
             close(fd);
             return 1;
         }
@@ -360,7 +360,7 @@ static long parse_seconds(const char *s)
         } else if (*p >= '0' && *p <= '9') {
             digits++;
             if (!dot)
-                ms = ms * 10 + (*p - '0') * 1000;
+                ms = ms * 10 + (*p - '0') * 1000L;
             else if ((scale /= 10) > 0)
                 ms += (*p - '0') * scale;
             if (ms > 86400L * 1000)
@@ -464,7 +464,7 @@ static char *keep(const char *p, size_t n, int newline)
 {
     static char *buf;
     static size_t cap;
-    if (n + 1 > cap) {
+    if (buf == NULL || n + 1 > cap) {
         char *bigger = realloc(buf, n + 1);
         if (bigger == NULL)
             fail("realloc");
