@@ -161,6 +161,8 @@ int main(int argc, char **argv)
                                           "still be in TIME_WAIT: see ss -tan)"
                         : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
                                              : "");
+                freeaddrinfo(servers);
+                freeaddrinfo(local);
                 return 1;
             }
             say("bind(fd %d, %s) ok", s, me);
