@@ -11,10 +11,6 @@ bats_require_minimum_version 1.5.0
 CAPTURE="$KIT_ROOT/scripts/capture"
 STUBS="$KIT_ROOT/tests/stubs/macos"
 
-teardown() {
-	kit_teardown
-	if [ -n "${NS:-}" ]; then ip netns del "$NS" 2>/dev/null || true; fi
-}
 
 # fake_bin NAME...: $BATS_TEST_TMPDIR/bin with the fake tcpdump and the
 # given fakes: "id" (prints 1000: not root).
@@ -31,20 +27,6 @@ fake_bin() {
 	echo "$dir"
 }
 
-need_live() {
-	[ "$(id -u)" = 0 ] || skip "capturing needs root"
-	command -v tcpdump >/dev/null || skip "tcpdump is not installed"
-	command -v ip >/dev/null || skip "ip (iproute2) is not installed"
-}
-
-# make_ns: a private network namespace with its loopback up, deleted in teardown.
-make_ns() {
-	NS="kitcap$$_$RANDOM"
-	ip netns add "$NS"
-	ip netns exec "$NS" ip link set lo up
-}
-
-ns_udp_bound() { [ -n "$(ip netns exec "$NS" ss -Huan "( sport = :$1 )")" ]; }
 
 @test "capture -h explains the flags, the listening line and what is not an error" {
 	run --separate-stderr "$CAPTURE" -h
@@ -166,17 +148,17 @@ ns_udp_bound() { [ -n "$(ip netns exec "$NS" ss -Huan "( sport = :$1 )")" ]; }
 }
 
 @test "live: a UDP datagram, its echo, and with no server the ICMP port unreachable" {
-	need_live
-	make_ns
+	need_capture
+	private_ns
 	local out="$BATS_TEST_TMPDIR/cap.out" client server
-	start_bg cap ip netns exec "$NS" "$CAPTURE" udp
+	start_bg cap "$CAPTURE" udp
 	wait_until 5 file_has "$out" 'listening on lo'
 	grep -qF "\$ tcpdump -l -n -vvv -XX -i lo 'udp port 12122 or icmp or icmp6'" "$out"
 
-	start_bg server ip netns exec "$NS" "$BIN/udpserver"
+	start_bg server "$BIN/udpserver"
 	server=$LAST_PID
-	wait_until 5 ns_udp_bound 12122
-	run ip netns exec "$NS" "$BIN/udpclient" -t 5 -m hello 127.0.0.1
+	wait_until 5 udp_bound 12122
+	run in_ns "$BIN/udpclient" -t 5 -m hello 127.0.0.1
 	[ "$status" -eq 0 ]
 	client=$(sed -n 's/.*bound to \*:\([0-9]*\).*/\1/p' <<<"$output")
 	[ -n "$client" ]
@@ -186,10 +168,9 @@ ns_udp_bound() { [ -n "$(ip netns exec "$NS" ss -Huan "( sport = :$1 )")" ]; }
 	grep -qE '^	0x0000:  0000 0000 0000 0000 0000 0000 0800 45' "$out"
 	grep -qE '68 ?65 ?6c ?6c ?6f' "$out" # "hello"
 
-	# ip netns exec runs the server in its own process: stop it by its PID.
 	kill "$server"
-	wait_until 5 bash -c "! kill -0 $server 2>/dev/null"
-	run ip netns exec "$NS" "$BIN/udpclient" -t 1 -m again! 127.0.0.1
+	wait_until 5 gone "$server"
+	run in_ns "$BIN/udpclient" -t 1 -m again! 127.0.0.1
 	[ "$status" -eq 1 ]
 	wait_until 5 file_has "$out" 'ICMP 127\.0\.0\.1 udp port 12122 unreachable'
 	# the datagram that drew it went out first (-vvv then shows it again,
@@ -201,16 +182,16 @@ ns_udp_bound() { [ -n "$(ip netns exec "$NS" ss -Huan "( sport = :$1 )")" ]; }
 }
 
 @test "live: -c stops after COUNT packets, -o saves the text and -w a pcap tcpdump -r reads" {
-	need_live
-	make_ns
+	need_capture
+	private_ns
 	cd "$BATS_TEST_TMPDIR"
-	start_bg cap ip netns exec "$NS" "$CAPTURE" -c 2 -o saved.txt -w saved.pcap udp 12122
+	start_bg cap "$CAPTURE" -c 2 -o saved.txt -w saved.pcap udp 12122
 	local pid=$LAST_PID
 	wait_until 5 file_has cap.out 'listening on lo'
-	run ip netns exec "$NS" "$BIN/udpclient" -t 1 -m hello 127.0.0.1
+	run in_ns "$BIN/udpclient" -t 1 -m hello 127.0.0.1
 	[ "$status" -eq 1 ] # no server: no reply
 	# two packets (the datagram and the ICMP answer): capture ends by itself
-	wait_until 5 bash -c "! kill -0 $pid 2>/dev/null"
+	wait_until 5 gone "$pid"
 	grep -qE '> 127\.0\.0\.1\.12122: .*UDP, length 5' saved.txt
 	grep -q 'ICMP 127.0.0.1 udp port 12122 unreachable' saved.txt
 	# what was saved was also printed

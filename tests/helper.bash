@@ -20,7 +20,24 @@ note() { printf '# %s\n' "$*" >&3; }
 # open (3, 4) closed, so its first socket is fd 3, as a student sees it.
 prog() { "$BIN/$1" "${@:2}" 3>&- 4>&-; }
 
-kit_teardown() { stop_all; }
+# need_capture: skip unless this test can capture packets in a private
+# network namespace (root, ip netns, tcpdump). private_ns: make one for this
+# test and set KIT_NS, so that start_bg, start_server and kss (ss) run
+# inside it; teardown deletes it. In there the walkthrough's own ports are
+# free and a capture sees only the test's packets.
+need_capture() {
+	can_netns || skip "needs root and ip netns (iproute2) for a private network namespace"
+	command -v tcpdump >/dev/null || skip "tcpdump is not installed"
+}
+private_ns() {
+	can_netns || skip "needs root and ip netns (iproute2) for a private network namespace"
+	ns_create "kit$$-$BATS_TEST_NUMBER-$RANDOM"
+}
+
+kit_teardown() {
+	stop_all
+	[ -z "${KIT_NS:-}" ] || ns_delete "$KIT_NS"
+}
 teardown() { kit_teardown; }
 
 # one_stderr_line REGEX: after `run --separate-stderr ...`, stderr is exactly

@@ -11,25 +11,24 @@ bats_require_minimum_version 1.5.0
 LADDER="$KIT_ROOT/scripts/ladder"
 FIXTURES="$KIT_ROOT/tests/fixtures/ladder"
 
-teardown() {
-	kit_teardown
-	if [ -n "${NS:-}" ]; then ip netns del "$NS" 2>/dev/null || true; fi
-}
 
-# ladder_is FIXTURE <<EOF ...: ladder draws FIXTURE exactly as given.
+# ladder_is FIXTURE... <<EOF ...: ladder draws each FIXTURE exactly as given
+# (the same capture recorded with -n and with -vvv -XX draws the same).
 ladder_is() {
-	local expected
+	local expected f
 	expected=$(cat)
-	run --separate-stderr "$LADDER" "$FIXTURES/$1"
-	[ "$status" -eq 0 ] || {
-		echo "ladder $1: exit $status: $stderr" >&2
-		return 1
-	}
-	[ "$output" = "$expected" ] || {
-		echo "ladder $1 differs (< expected, > drawn):" >&2
-		diff <(echo "$expected") <(echo "$output") >&2
-		return 1
-	}
+	for f in "$@"; do
+		run --separate-stderr "$LADDER" "$FIXTURES/$f"
+		[ "$status" -eq 0 ] || {
+			echo "ladder $f: exit $status: $stderr" >&2
+			return 1
+		}
+		[ "$output" = "$expected" ] || {
+			echo "ladder $f differs (< expected, > drawn):" >&2
+			diff <(echo "$expected") <(echo "$output") >&2
+			return 1
+		}
+	done
 }
 
 # arrows FILE: each arrow line as "> LABEL" (left to right) or "< LABEL".
@@ -45,21 +44,6 @@ arrows() {
 	}' "$1"
 }
 
-need_live() {
-	[ "$(id -u)" = 0 ] || skip "capturing needs root"
-	command -v tcpdump >/dev/null || skip "tcpdump is not installed"
-	command -v ip >/dev/null || skip "ip (iproute2) is not installed"
-}
-
-# make_ns: a private network namespace with its loopback up, deleted in teardown.
-make_ns() {
-	NS="kitlad$$_$RANDOM"
-	ip netns add "$NS"
-	ip netns exec "$NS" ip link set lo up
-}
-
-ns_tcp_listening() { [ -n "$(ip netns exec "$NS" ss -Htln "( sport = :$1 )")" ]; }
-ns_tcp_state() { [ -n "$(ip netns exec "$NS" ss -Htn state "$1")" ]; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
 @test "ladder -h shows the usage and an example" {
@@ -101,23 +85,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "fixture: TCP handshake, one message each way, server closes first (-n and -vvv -XX)" {
-	ladder_is tcp_echo.n.txt <<-'EOF'
-	    time   127.0.0.1:51354              127.0.0.1:12333
-	                  |                            |
-	   0.000          |----------- SYN ----------->|
-	   0.000          |<-------- SYN-ACK ----------|
-	   0.000          |----------- ACK ----------->|
-	   0.000          |----- PSH-ACK 6 bytes ----->|
-	   0.000          |<---------- ACK ------------|
-	   0.000          |<---- PSH-ACK 6 bytes ------|
-	   0.000          |----------- ACK ----------->|
-	   0.000          |<-------- FIN-ACK ----------|
-	   0.042          |----------- ACK ----------->|
-	   0.295          |--------- FIN-ACK --------->|
-	   0.295          |<---------- ACK ------------|
-	11 packets, 2 endpoints
-	EOF
-	ladder_is tcp_echo.vvv.txt <<-'EOF'
+	ladder_is tcp_echo.n.txt tcp_echo.vvv.txt <<-'EOF'
 	    time   127.0.0.1:51354              127.0.0.1:12333
 	                  |                            |
 	   0.000          |----------- SYN ----------->|
@@ -136,14 +104,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "fixture: TCP connection refused is SYN then RST-ACK" {
-	ladder_is tcp_refused.n.txt <<-'EOF'
-	    time   127.0.0.1:51370              127.0.0.1:12333
-	                  |                            |
-	   0.000          |----------- SYN ----------->|
-	   0.000          |<-------- RST-ACK ----------|
-	2 packets, 2 endpoints
-	EOF
-	ladder_is tcp_refused.vvv.txt <<-'EOF'
+	ladder_is tcp_refused.n.txt tcp_refused.vvv.txt <<-'EOF'
 	    time   127.0.0.1:51370              127.0.0.1:12333
 	                  |                            |
 	   0.000          |----------- SYN ----------->|
@@ -153,14 +114,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "fixture: UDP datagram and its echo" {
-	ladder_is udp_echo.n.txt <<-'EOF'
-	    time   127.0.0.1:48626              127.0.0.1:12122
-	                  |                            |
-	   0.000          |------- UDP 5 bytes ------->|
-	   0.000          |<------ UDP 5 bytes --------|
-	2 packets, 2 endpoints
-	EOF
-	ladder_is udp_echo.vvv.txt <<-'EOF'
+	ladder_is udp_echo.n.txt udp_echo.vvv.txt <<-'EOF'
 	    time   127.0.0.1:48626              127.0.0.1:12122
 	                  |                            |
 	   0.000          |------- UDP 5 bytes ------->|
@@ -170,14 +124,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "fixture: UDP with no server draws the ICMP port unreachable back to the sender (-n, -vvv -XX, -tt)" {
-	ladder_is udp_noserver.n.txt <<-'EOF'
-	    time   127.0.0.1:56982                 127.0.0.1:12122
-	                  |                               |
-	   0.000          |--------- UDP 5 bytes -------->|
-	   0.000          |<--- ICMP port unreachable ----|
-	2 packets, 2 endpoints
-	EOF
-	ladder_is udp_noserver.vvv.txt <<-'EOF'
+	ladder_is udp_noserver.n.txt udp_noserver.vvv.txt <<-'EOF'
 	    time   127.0.0.1:56982                 127.0.0.1:12122
 	                  |                               |
 	   0.000          |--------- UDP 5 bytes -------->|
@@ -194,23 +141,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "fixture: IPv6 TCP exchange, columns written [::1]:port" {
-	ladder_is tcp6_echo.n.txt <<-'EOF'
-	    time   [::1]:45736                  [::1]:12333
-	                |                            |
-	   0.000        |----------- SYN ----------->|
-	   0.000        |<-------- SYN-ACK ----------|
-	   0.000        |----------- ACK ----------->|
-	   0.005        |----- PSH-ACK 6 bytes ----->|
-	   0.005        |<---------- ACK ------------|
-	   0.005        |<---- PSH-ACK 6 bytes ------|
-	   0.005        |----------- ACK ----------->|
-	   0.005        |<-------- FIN-ACK ----------|
-	   0.049        |----------- ACK ----------->|
-	   0.275        |--------- FIN-ACK --------->|
-	   0.275        |<---------- ACK ------------|
-	11 packets, 2 endpoints
-	EOF
-	ladder_is tcp6_echo.vvv.txt <<-'EOF'
+	ladder_is tcp6_echo.n.txt tcp6_echo.vvv.txt <<-'EOF'
 	    time   [::1]:45736                  [::1]:12333
 	                |                            |
 	   0.000        |----------- SYN ----------->|
@@ -229,14 +160,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "fixture: IPv6 UDP with no server draws ICMP6 port unreachable" {
-	ladder_is udp6_noserver.n.txt <<-'EOF'
-	    time   [::1]:53209                      [::1]:12122
-	                |                                |
-	   0.000        |--------- UDP 3 bytes --------->|
-	   0.000        |<--- ICMP6 port unreachable ----|
-	2 packets, 2 endpoints
-	EOF
-	ladder_is udp6_noserver.vvv.txt <<-'EOF'
+	ladder_is udp6_noserver.n.txt udp6_noserver.vvv.txt <<-'EOF'
 	    time   [::1]:53209                      [::1]:12122
 	                |                                |
 	   0.000        |--------- UDP 3 bytes --------->|
@@ -246,32 +170,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "fixture: two clients of tcpserver3 get a column each, the server in the middle" {
-	ladder_is tcp_two_clients.n.txt <<-'EOF'
-	    time   127.0.0.1:48076              127.0.0.1:12333              127.0.0.1:48082
-	                  |                            |                            |
-	   0.000          |----------- SYN ----------->|                            |
-	   0.000          |<-------- SYN-ACK ----------|                            |
-	   0.000          |----------- ACK ----------->|                            |
-	   0.005          |----- PSH-ACK 4 bytes ----->|                            |
-	   0.005          |<---------- ACK ------------|                            |
-	   0.005          |<---- PSH-ACK 4 bytes ------|                            |
-	   0.005          |----------- ACK ----------->|                            |
-	   0.207          |                            |<---------- SYN ------------|
-	   0.207          |                            |--------- SYN-ACK --------->|
-	   0.207          |                            |<---------- ACK ------------|
-	   0.207          |                            |<---- PSH-ACK 4 bytes ------|
-	   0.207          |                            |----------- ACK ----------->|
-	   0.207          |                            |----- PSH-ACK 4 bytes ----->|
-	   0.207          |                            |<---------- ACK ------------|
-	   0.381          |                            |<-------- FIN-ACK ----------|
-	   0.381          |                            |--------- FIN-ACK --------->|
-	   0.381          |                            |<---------- ACK ------------|
-	   0.549          |--------- FIN-ACK --------->|                            |
-	   0.549          |<-------- FIN-ACK ----------|                            |
-	   0.549          |----------- ACK ----------->|                            |
-	20 packets, 3 endpoints
-	EOF
-	ladder_is tcp_two_clients.vvv.txt <<-'EOF'
+	ladder_is tcp_two_clients.n.txt tcp_two_clients.vvv.txt <<-'EOF'
 	    time   127.0.0.1:48076              127.0.0.1:12333              127.0.0.1:48082
 	                  |                            |                            |
 	   0.000          |----------- SYN ----------->|                            |
@@ -390,23 +289,22 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "live: capture -c N | ladder draws a real TCP exchange: handshake, data both ways, FINs" {
-	need_live
-	make_ns
+	need_capture
+	private_ns
 	local t=$BATS_TEST_TMPDIR
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	start_bg live bash -c 'ip netns exec "$1" "$2/scripts/capture" -c 11 tcp 12333 2>"$3/capture.err" |
-		"$2/scripts/ladder"' _ "$NS" "$KIT_ROOT" "$t"
+	start_bg live bash -c '"$1/scripts/capture" -c 11 tcp 12333 2>"$2/capture.err" |
+		"$1/scripts/ladder"' _ "$KIT_ROOT" "$t"
 	local live=$LAST_PID client tcpdump
 	wait_until 5 file_has "$t/capture.err" 'listening on lo'
-	start_bg server ip netns exec "$NS" "$BIN/tcpserver1"
-	wait_until 5 ns_tcp_listening 12333
+	start_server tcpserver1 12333
 	with_input client
-	start_bg client ip netns exec "$NS" "$BIN/tcpclient" -w -m hello 127.0.0.1
+	start_bg client "$BIN/tcpclient" -w -m hello 127.0.0.1
 	client=$LAST_PID
 	feed_open client 4
 	# tcpserver1 echoes and closes first; the server end in FIN-WAIT-2 means
 	# the client's ACK of that FIN went out. Then Enter: the client closes.
-	wait_until 5 ns_tcp_state fin-wait-2
+	wait_until 5 tcp_state FIN-WAIT-2 "( sport = :12333 )"
 	echo >&4
 	wait_until 5 gone "$client"
 	# Eleven packets end the capture (and so the pipe). Should the kernel
