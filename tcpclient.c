@@ -63,6 +63,7 @@ static long next_line(char **line, size_t max);
 static char *keep(const char *p, size_t n, int newline);
 static int wait_for_enter(void);
 static int wait_for_enter_watching(int fd);
+static long ms_left(const struct timespec *start, long timeout_ms);
 static int wait_readable(int fd, long timeout_ms);
 static int peek_closed(int fd);
 
@@ -488,18 +489,13 @@ static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long
             return -1;
         }
     }
-    struct timespec start, now;
+    struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        long left = -1;
-        if (timeout_ms >= 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000L +
-                                 (now.tv_nsec - start.tv_nsec) / 1000000L);
-            if (left <= 0) {
-                errno = ETIMEDOUT;
-                return -1;
-            }
+        long left = ms_left(&start, timeout_ms);
+        if (left == 0) {
+            errno = ETIMEDOUT;
+            return -1;
         }
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         int r = poll(&p, 1, (int)left);
@@ -724,21 +720,27 @@ static int wait_for_enter_watching(int fd)
     return wait_for_enter();
 }
 
+/* Milliseconds left of timeout_ms counted from start: -1 for no limit
+ * (timeout_ms < 0), 0 once it has run out. */
+static long ms_left(const struct timespec *start, long timeout_ms)
+{
+    struct timespec now;
+    if (timeout_ms < 0)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left = timeout_ms - ((now.tv_sec - start->tv_sec) * 1000L +
+                              (now.tv_nsec - start->tv_nsec) / 1000000L);
+    return left < 0 ? 0 : left;
+}
+
+/* 1 when fd has something to read, 0 when timeout_ms (-1: none) ran out. */
 static int wait_readable(int fd, long timeout_ms)
 {
-    struct timespec start, now;
+    struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        long left = -1;
-        if (timeout_ms >= 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000L +
-                                 (now.tv_nsec - start.tv_nsec) / 1000000L);
-            if (left < 0)
-                left = 0;
-        }
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, (int)left);
+        int r = poll(&p, 1, (int)ms_left(&start, timeout_ms));
         if (r > 0)
             return 1;
         if (r == 0)

@@ -56,6 +56,7 @@ static const char *payload_text(const unsigned char *p, size_t n);
 static long next_line(char **line, size_t max);
 static char *keep(const char *p, size_t n, int newline);
 static int wait_for_enter(void);
+static long ms_left(const struct timespec *start, long timeout_ms);
 static int wait_readable(int fd, long timeout_ms);
 
 int main(int argc, char **argv)
@@ -545,22 +546,27 @@ static int wait_for_enter(void)
     return next_line(&line, 1 << 20) >= 0;
 }
 
+/* Milliseconds left of timeout_ms counted from start: -1 for no limit
+ * (timeout_ms < 0), 0 once it has run out. */
+static long ms_left(const struct timespec *start, long timeout_ms)
+{
+    struct timespec now;
+    if (timeout_ms < 0)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left = timeout_ms - ((now.tv_sec - start->tv_sec) * 1000L +
+                              (now.tv_nsec - start->tv_nsec) / 1000000L);
+    return left < 0 ? 0 : left;
+}
+
 /* 1 when fd has something to read, 0 when timeout_ms (-1: none) ran out. */
 static int wait_readable(int fd, long timeout_ms)
 {
-    struct timespec start, now;
+    struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        long left = -1;
-        if (timeout_ms >= 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000L +
-                                 (now.tv_nsec - start.tv_nsec) / 1000000L);
-            if (left < 0)
-                left = 0;
-        }
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, (int)left);
+        int r = poll(&p, 1, (int)ms_left(&start, timeout_ms));
         if (r > 0)
             return 1;
         if (r == 0)

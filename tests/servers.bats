@@ -104,21 +104,23 @@ print("all %d clients served, %d messages each" % (n, m))
 EOF
 }
 
+# several_at_once PROG: 8 clients connected at once, 5 messages each
+several_at_once() {
+	local out
+	start_server "$1" "$port"
+	out=$(concurrent "$port" 8 5)
+	[ "$out" = "all 8 clients served, 5 messages each" ]
+}
+
 @test "tcpserver3: several clients at once, several messages each, one process" {
-	start_server tcpserver3 "$port"
-	run concurrent "$port" 8 5
-	[ "$status" -eq 0 ]
-	[ "$output" = "all 8 clients served, 5 messages each" ]
+	several_at_once tcpserver3
 	[ "$(grep -c 'connected (' "$SERVER_OUT")" -eq 8 ]
 	grep -q "(8 clients now)" "$SERVER_OUT"
 	[ -z "$(pgrep -P "$SERVER_PID")" ] # no helper processes: one pid, many fds
 }
 
 @test "multi: several clients at once, several messages each, a child per client" {
-	start_server multi "$port"
-	run concurrent "$port" 8 5
-	[ "$status" -eq 0 ]
-	[ "$output" = "all 8 clients served, 5 messages each" ]
+	several_at_once multi
 	[ "$(grep -cE 'child pid [0-9]+ serves it' "$SERVER_OUT")" -eq 8 ]
 	[ "$(grep -oE 'child pid [0-9]+' "$SERVER_OUT" | sort -u | wc -l)" -eq 8 ]
 }
