@@ -157,7 +157,7 @@ int main(int argc, char **argv)
         }
         char them[80];
         snprintf(them, sizeof them, "%s", addr_text((struct sockaddr *)&peer));
-        struct sockaddr_storage mine; /* same port as fd 3, one connection only */
+        struct sockaddr_storage mine; /* the new socket's own address: the listener's port */
         socklen_t minelen = sizeof mine;
         if (getsockname(cfd, (struct sockaddr *)&mine, &minelen) < 0)
             memset(&mine, 0, sizeof mine);
@@ -169,7 +169,8 @@ int main(int argc, char **argv)
         /* recv(): bytes the client sent, as many as have arrived (at least
          * one), sleeping until some do. 0 means the client closed. */
         step(fmt("recv(fd %d)", cfd),
-             fmt("fd %d ESTABLISHED with %s; ss Recv-Q counts bytes waiting", cfd, them),
+             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed); ss Recv-Q "
+                 "counts bytes waiting", cfd, them),
              "our buffer gets the waiting bytes (or we sleep until some arrive)");
         ssize_t n;
         do
@@ -205,8 +206,8 @@ int main(int argc, char **argv)
              "(no fd any more) and the client's to CLOSE_WAIT");
         close(cfd);
         if (!quiet)
-            say("close(fd %d): done with %s; our end goes to FIN_WAIT_2, the client's to "
-                "CLOSE_WAIT until it closes too",
+            say("close(fd %d): done with %s (if it is still connected: our end FIN_WAIT_2, "
+                "its end CLOSE_WAIT until it closes too)",
                 cfd, them);
     }
 }
