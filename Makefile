@@ -5,7 +5,7 @@ CFLAGS ?= -std=c11 -Wall -Wextra -Wpedantic -O2 -g -D_FORTIFY_SOURCE=2
 
 PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
 
-.PHONY: all test clean sanitize test-clang test-musl compilers lint
+.PHONY: all test clean sanitize test-clang test-musl compilers lint bench
 
 all: $(PROGRAMS)
 
@@ -63,6 +63,13 @@ lint:
 	shellcheck -x $(SHELL_SOURCES) $(wildcard bench/run)
 	shellcheck -x -s bash scripts/lib.sh tests/helper.bash tests/*.bats
 
+# make bench: the load generator and the reference server (bench/, built by
+# the rule above with the same flags), then the measurements: a few minutes,
+# not a test. See the README's performance section.
+BENCH_PROGRAMS = bench/loadgen bench/refserver
+bench: all $(BENCH_PROGRAMS)
+	bench/run
+
 clean:
-	rm -f $(PROGRAMS)
-	rm -rf build tests/out
+	rm -f $(PROGRAMS) $(BENCH_PROGRAMS)
+	rm -rf build tests/out bench/results

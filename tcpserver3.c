@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -257,6 +258,14 @@ static void accept_clients(int lfd, int max_clients)
             close(fd);
             continue;
         }
+        /* TCP_NODELAY: an echo bigger than one CHUNK goes out in pieces, and
+         * with Nagle's algorithm on, a small last piece waits for the ACK of
+         * the one before, which a client that only reads delays (delayed ACK:
+         * 40 ms on Linux). A server that sends whole replies turns Nagle off. */
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+            fprintf(stderr, "%s: setsockopt(fd %d, TCP_NODELAY): %s (going on)\n", prog, fd,
+                    strerror(errno));
         struct client *c = &clients[fd];
         memset(c, 0, sizeof *c);
         snprintf(c->peer, sizeof c->peer, "%s", them);
