@@ -175,8 +175,8 @@ int main(int argc, char **argv)
         if (bind(s, ai->ai_addr, ai->ai_addrlen) < 0) {
             err = errno;
             say("bind(fd %d, %s): %s%s", s, here, strerror(err),
-                err == EADDRINUSE      ? " (a server runs on this port, or connections of a "
-                                         "killed one linger: try -r)"
+                err == EADDRINUSE      ? " (a server runs on this port, or connections of an "
+                                         "earlier one linger: see ss -tan)"
                 : err == EADDRNOTAVAIL ? " (not an address of this machine)"
                                        : "");
             close(s);
@@ -197,7 +197,11 @@ int main(int argc, char **argv)
     }
     if (lfd < 0) {
         fprintf(stderr, "%s: no candidate address could be used: %s%s\n", prog, strerror(err),
-                err == EADDRINUSE ? " (is another server on this port? try -r)" : "");
+                err == EADDRINUSE ? " (a server runs on this port, or connections of an earlier one "
+                                  "linger: see ss -tan; -r restarts at once only if the "
+                                  "earlier server used -r too, else wait for its TIME_WAIT, "
+                                  "60 s)"
+                                : "");
         freeaddrinfo(res);
         return 1;
     }

@@ -134,8 +134,9 @@ int main(int argc, char **argv)
     if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0) {
         int e = errno;
         fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e),
-                e == EADDRINUSE ? " (a server runs on this port, or connections of a killed "
-                                  "one linger: see ss -tan, or try -r)"
+                e == EADDRINUSE ? " (a server runs on this port, or connections of an earlier one linger: see ss "
+                                  "-tan; -r restarts at once only if the earlier server used -r "
+                                  "too, else wait for its TIME_WAIT, 60 s)"
                 : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
                 : e == EACCES        ? " (ports below 1024 need root)"
                                      : "");

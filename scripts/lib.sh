@@ -78,17 +78,19 @@ no_tcp() { [ -z "$(kss -Htan "$1")" ]; }
 # start_bg NAME CMD [ARGS...]: run CMD in the background (in $KIT_NS if
 # set), stdout and stderr in $KIT_WORK/NAME.out, stdin from /dev/null or
 # from the FIFO that with_input NAME made. Sets LAST_PID (the program's
-# own pid: ip netns exec execs it). fds 3 and 4 are closed for the child:
-# bats keeps them, and a program should find its first socket at fd 3.
+# own pid: ip netns exec execs it). fds 3 to 9 are closed for the child:
+# bats keeps 3 and 4, and a program should find its first socket at fd 3;
+# 5 to 9 hold FIFO write ends and test connections that must close when
+# the test closes them, not stay open in some other program.
 start_bg() {
 	local name=$1 input=/dev/null
 	shift
 	[ -p "$KIT_WORK/$name.in" ] && input="$KIT_WORK/$name.in"
 	# a simple command, not a function, so that $! is the program itself
 	if [ -n "${KIT_NS:-}" ]; then
-		ip netns exec "$KIT_NS" "$@" <"$input" >"$KIT_WORK/$name.out" 2>&1 3>&- 4>&- &
+		ip netns exec "$KIT_NS" "$@" <"$input" >"$KIT_WORK/$name.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	else
-		"$@" <"$input" >"$KIT_WORK/$name.out" 2>&1 3>&- 4>&- &
+		"$@" <"$input" >"$KIT_WORK/$name.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	fi
 	LAST_PID=$!
 	KIT_PIDS+=("$LAST_PID")
