@@ -5,7 +5,7 @@ CFLAGS ?= -std=c11 -Wall -Wextra -Wpedantic -O2 -g -D_FORTIFY_SOURCE=2
 
 PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
 
-.PHONY: all test clean sanitize test-clang test-musl compilers lint bench
+.PHONY: all test clean sanitize test-clang test-musl compilers lint bench tour
 
 all: $(PROGRAMS)
 
@@ -62,6 +62,11 @@ lint:
 	done
 	shellcheck -x $(SHELL_SOURCES) $(wildcard bench/run)
 	shellcheck -x -s bash scripts/lib.sh tests/helper.bash tests/*.bats
+
+# The walkthrough, run and narrated: every observation with its evidence
+# (scripts/tour -h: one step, lecture mode). Root and tcpdump for all 25.
+tour: all
+	scripts/tour
 
 # make bench: the load generator and the reference server (bench/, built by
 # the rule above with the same flags), then the measurements: a few minutes,

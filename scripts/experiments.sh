@@ -1,0 +1,1105 @@
+# shellcheck shell=bash
+# The walkthrough's 25 observations as code: one function per observation
+# (exp_U1 ... exp_T14), shared by scripts/tour (which narrates them) and
+# tests/observations.bats (which proves them). Not a script of its own:
+# `source scripts/experiments.sh`, then `exp_run U1`.
+#
+# Each experiment prints, in order: the commands it runs, as a student would
+# type them ("$ ./udpclient -m hello 127.0.0.1 12122"), the evidence (the
+# ss/lsof/netstat lines under their "$ command" line, the ladder of a
+# capture), and one verdict line:
+#   SEEN: <the observation, with the values measured>         return 0
+#   NOT SEEN: <what was expected>, with what was found above   return 1
+#   SKIPPED: <why, and what it would show>                     return 2
+# An experiment checks the observation itself (states in ss, fds in lsof,
+# packets in the capture, timings), not merely that a command ran.
+#
+# Where: as root with `ip netns`, every experiment runs in a network
+# namespace of its own, made for it and deleted after it: the walkthrough's
+# own ports (12122, 12333, 22222) are free there, and a capture sees only
+# our packets. Otherwise on this machine's loopback, with free ports and no
+# capture. The en0 steps (U7-U11) use scripts/netlab (root); without it
+# U8-U10 use 127.0.0.2 as "the other address" and U7, U11 are skipped.
+#
+# Linux only (ss, nstat, /proc). KIT_WORK must name a directory: experiment
+# ID keeps its programs' output and captures in KIT_WORK/ID.
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+EXP_IDS="U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12 T13 T14"
+
+exp_title() {
+	case $1 in
+	U1) echo "no port until the first sendto; the kernel-chosen port after it" ;;
+	U2) echo "a datagram leaves with no server: ICMP port unreachable; the client waits" ;;
+	U3) echo "an explicitly bound client (-b 22222) shows its port before sending" ;;
+	U4) echo "the server socket shows as bound only after bind" ;;
+	U5) echo "with -w, the client's socket shows no association with the server" ;;
+	U6) echo "while one client hangs in -w, the server serves another at once" ;;
+	U7) echo "server on all interfaces: a client sending to en0's address is answered" ;;
+	U8) echo "server bound to a specific address: a client sending there is answered" ;;
+	U9) echo "server bound to a specific address, client sending to localhost: lost" ;;
+	U10) echo "client bound to a specific address and port: works" ;;
+	U11) echo "client bound to localhost, server bound to en0's address: works" ;;
+	T1) echo "no server: 'Connection refused'; the SYN is answered by RST" ;;
+	T2) echo "a server shows as LISTEN only after listen()" ;;
+	T3) echo "the three-way handshake completes inside connect, before any data" ;;
+	T4) echo "after accept: the listening fd, the connected fd, and the client's" ;;
+	T5) echo "the server closes after its reply: FIN_WAIT_2 and CLOSE_WAIT" ;;
+	T6) echo "after the client closes only the listener is left (and TIME_WAIT)" ;;
+	T7) echo "kill the server with a client connected: 'Address already in use'; -r" ;;
+	T8) echo "telnet, nc and bash /dev/tcp work as clients of our servers" ;;
+	T9) echo "listen(1): a second client is ESTABLISHED though never accepted" ;;
+	T10) echo "beyond the queue: further clients hang in SYN-SENT (Linux)" ;;
+	T11) echo "tcpserver1 serves one client at a time" ;;
+	T12) echo "multi serves clients at once, one process each, and reaps them" ;;
+	T13) echo "tcpserver3 serves clients at once in one process" ;;
+	T14) echo "tcpserver2 serves IPv4 and IPv6 clients (getaddrinfo, dual stack)" ;;
+	*) return 1 ;;
+	esac
+}
+
+# exp_lecture ID: what the instructor says before the step (tour -l).
+exp_lecture() {
+	case $1 in
+	U1) echo "A UDP socket is just an fd until it is used. Watch lsof and ss
+before and after the first sendto(): the port appears only then, and
+the kernel chose it." ;;
+	U2) echo "Nobody listens on the port, yet the datagram leaves: UDP does not
+ask first. The kernel at the other end answers with ICMP 'port
+unreachable', which our unconnected socket never hears about." ;;
+	U3) echo "bind() before sending: now the port is ours, and it shows in lsof
+and ss before a single byte has left." ;;
+	U4) echo "The server is the same socket call plus bind(). Before bind() no
+tool lists a port; after it, netstat and ss show it." ;;
+	U5) echo "The client got its answer and waits for Enter. Does the kernel
+remember whom it talked to? Look at the peer column." ;;
+	U6) echo "The first client still hangs around. The server does not care:
+UDP has no connection, so it is free for the next datagram." ;;
+	U7) echo "The laptop has two interfaces: lo and en0. A server bound to all
+of them (*) answers whatever address of ours the client uses." ;;
+	U8) echo "Now bind the server to en0's address only. A client sending to that
+address is still answered." ;;
+	U9) echo "Same server, but the client sends to localhost. Nothing listens on
+127.0.0.1 at that port: the datagram is lost and the client waits." ;;
+	U10) echo "The client may bind too, to an address and a port of its choice.
+Allowed, and it still works." ;;
+	U11) echo "Client bound to localhost, server bound to en0's address: different
+interfaces, and it still works. The kernel routes between them." ;;
+	T1) echo "TCP asks first. With no server, connect() fails at once: the
+kernel answers our SYN with a RST, and that is 'Connection refused'." ;;
+	T2) echo "socket, bind, listen: only after listen() does the socket show as
+LISTEN, ready for clients." ;;
+	T3) echo "connect() is where the handshake happens: SYN, SYN-ACK, ACK, all
+before our program sends any data." ;;
+	T4) echo "accept() returns a new fd for the client. The server now has two:
+the listening one (3) and the connected one (4)." ;;
+	T5) echo "tcpserver1 closes right after its reply. Its end waits in
+FIN_WAIT_2, the client's in CLOSE_WAIT, until the client closes too." ;;
+	T6) echo "The client closes: only the listener is left, plus the server end
+in TIME_WAIT, which no process owns." ;;
+	T7) echo "Kill the server while a client is connected, and start it again:
+'Address already in use'. The kernel still holds that connection." ;;
+	T8) echo "Our servers speak plain TCP: telnet, nc, even bash can talk to
+them. telnet is your friend." ;;
+	T9) echo "listen(1): the second client connects though the server never
+accepted it. The kernel did the handshake and keeps its data." ;;
+	T10) echo "More clients than the queue holds: Linux ignores their SYNs (macOS
+refuses them). They hang in SYN-SENT and retry, and get through when
+the queue has room again." ;;
+	T11) echo "That TCP accepts many connections does not mean our program serves
+many clients: tcpserver1 serves one at a time." ;;
+	T12) echo "One way out: fork a child process per client, and reap it with
+waitpid() when it is done." ;;
+	T13) echo "Another way: one process, a select() loop over all the fds." ;;
+	T14) echo "getaddrinfo() picks the addresses for us: one IPv6 socket that also
+takes IPv4 clients." ;;
+	*) return 1 ;;
+	esac
+}
+
+# --- where an experiment runs ----------------------------------------------
+
+EXP_ID='' EXP_NS='' EXP_NETLAB='' EXP_SHOW='' EXP_NOTE=''
+EXP_MISSED=()
+UP=12122 TP=12333 BP=22222 # the UDP server's, the TCP server's, a client's port
+
+exp_isolated() { [ -n "${KIT_NS:-}" ]; }
+exp_can_capture() { [ "$(id -u)" = 0 ] && command -v tcpdump >/dev/null; }
+
+# Three different free ports: on this machine's loopback, never the
+# walkthrough's own, which a student's servers may be using.
+exp_free_ports() {
+	UP=$(free_port) || return 1
+	TP=$UP
+	while [ "$TP" = "$UP" ]; do TP=$(free_port) || return 1; done
+	BP=$UP
+	while [ "$BP" = "$UP" ] || [ "$BP" = "$TP" ]; do BP=$(free_port) || return 1; done
+}
+
+# exp_net_new: a fresh place to run: a new namespace (the previous one of
+# this experiment deleted first), or new ports on this machine.
+exp_net_new() {
+	stop_all
+	if [ -n "$EXP_NS" ]; then
+		ns_delete "$EXP_NS"
+		KIT_NS=''
+	fi
+	if can_netns; then
+		EXP_NS="tour-$$-$EXP_ID-$RANDOM"
+		ns_create "$EXP_NS" || return 1
+		UP=12122 TP=12333 BP=22222
+	else
+		EXP_NS=''
+		exp_free_ports
+	fi
+}
+
+# exp_netlab_up: the host node of scripts/netlab (lo, en0 192.0.2.1) and a
+# peer across en0; the experiment's programs then run in the host.
+exp_netlab_up() {
+	EXP_NETLAB="tour-$$"
+	NETLAB_NAME=$EXP_NETLAB "$KIT_ROOT/scripts/netlab" up >"$KIT_WORK/netlab.out" 2>&1 || {
+		cat "$KIT_WORK/netlab.out"
+		return 1
+	}
+	cmd_line sudo scripts/netlab up
+	KIT_NS="$EXP_NETLAB-host" EXP_SHOW="sudo scripts/netlab run host "
+	UP=12122 TP=12333 BP=22222
+}
+
+# exp_cleanup: stop every program and remove what the experiment made; for
+# traps and bats' teardown too, so it never fails.
+exp_cleanup() {
+	stop_all
+	if [ -n "$EXP_NETLAB" ]; then
+		NETLAB_NAME=$EXP_NETLAB "$KIT_ROOT/scripts/netlab" down >/dev/null 2>&1 || true
+	fi
+	[ -z "$EXP_NS" ] || ns_delete "$EXP_NS"
+	EXP_NS='' EXP_NETLAB='' EXP_SHOW='' KIT_NS=''
+	return 0
+}
+
+# exp_run ID: run one experiment in a place of its own, then clean up.
+# Its files go to $KIT_WORK/ID. Returns the experiment's status.
+exp_run() {
+	local id=$1 rc=0 work=${KIT_WORK:-}
+	[ -d "$work" ] || {
+		echo "exp_run: KIT_WORK must name a directory for the programs' output" >&2
+		return 2
+	}
+	exp_title "$id" >/dev/null || {
+		echo "no experiment $id (one of: $EXP_IDS)" >&2
+		return 2
+	}
+	EXP_ID=$id EXP_MISSED=() EXP_READ=() EXP_NOTE='' EXP_NS='' EXP_NETLAB='' EXP_SHOW='' KIT_NS=''
+	KIT_WORK=$work/$id
+	rm -rf "$KIT_WORK"
+	mkdir -p "$KIT_WORK"
+	case $id in
+	U7 | U8 | U9 | U10 | U11) ;; # they set up the network themselves
+	*) exp_net_new || { echo "NOT SEEN: could not set up a place to run"; rc=1; } ;;
+	esac
+	# Standard input is not theirs: the programs' stdin is a FIFO or nothing.
+	[ "$rc" -ne 0 ] || "exp_$id" </dev/null || rc=$?
+	exp_cleanup
+	KIT_WORK=$work
+	return "$rc"
+}
+
+# --- showing what we do ----------------------------------------------------
+
+# Words as one would type them, quoting only those that need it.
+quote() {
+	local out='' word
+	for word; do
+		if [[ $word =~ [^A-Za-z0-9_./:=@%+,-] ]]; then
+			out+=" '$word'"
+		else
+			out+=" $word"
+		fi
+	done
+	printf '%s' "${out# }"
+}
+cmd_line() { printf '$ %s\n' "$(quote "$@")"; }  # a command as typed here
+run_line() { printf '$ %s%s\n' "$EXP_SHOW" "$(quote "$@")"; } # ... where programs run
+say() { printf '# %s\n' "$*"; } # narration
+
+# ev CMD...: run CMD where the programs run, show it and its output; the
+# output is also in $EV for the checks. lsof too runs in the namespace: it
+# finds a socket's addresses in /proc/net, which is per namespace (from
+# outside it shows "sock ... protocol: UDP" even for a bound socket).
+ev() {
+	run_line "$@"
+	EV=$(in_ns "$@" 2>&1)
+	[ -z "$EV" ] || printf '%s\n' "$EV"
+}
+# ev_sh 'PIPELINE': the same for a shell pipeline.
+ev_sh() {
+	printf '$ %s%s\n' "$EXP_SHOW" "$1"
+	EV=$(in_ns bash -c "$1" 2>&1)
+	[ -z "$EV" ] || printf '%s\n' "$EV"
+}
+ev_has() { grep -qE -- "$1" <<<"$EV"; }
+ev_has_all() { # ev_has_all REGEX...: every one matches a line
+	local re
+	for re; do ev_has "$re" || return 1; done
+}
+ev_count() { [ "$(grep -cE -- "$1" <<<"$EV")" -eq "$2" ]; } # ev_count REGEX N
+
+# out_lines NAME REGEX: the new lines of program NAME's output (or of the
+# file NAME, if it has a /) that match REGEX: those after the last line an
+# earlier out_lines looked at.
+declare -gA EXP_READ=()
+out_file() { if [[ $1 == */* ]]; then echo "$1"; else echo "$KIT_WORK/$1.out"; fi; }
+out_lines() {
+	local f n
+	f=$(out_file "$1")
+	n=$(wc -l <"$f" 2>/dev/null) || return 0
+	tail -n "+$((${EXP_READ[$f]:-0} + 1))" "$f" | head -n "$((n - ${EXP_READ[$f]:-0}))" | grep -E -- "$2" || true
+	EXP_READ[$f]=$n
+}
+# out_value NAME SED-REGEX: the first \1 of a line of NAME's output.
+out_value() { sed -nE "s/$2/\\1/p" "$(out_file "$1")" 2>/dev/null | head -1; }
+
+# --- checking --------------------------------------------------------------
+
+# expect WHAT CMD...: CMD must succeed; if not, WHAT joins the verdict.
+expect() {
+	local what=$1
+	shift
+	"$@" && return 0
+	EXP_MISSED+=("$what")
+	return 1
+}
+# expect_soon WHAT SECONDS CMD...: CMD must succeed within SECONDS.
+expect_soon() {
+	local what=$1 secs=$2
+	shift 2
+	wait_until "$secs" "$@" 2>/dev/null && return 0
+	EXP_MISSED+=("$what")
+	return 1
+}
+# verdict TEXT: SEEN: TEXT if every expectation held, else NOT SEEN.
+verdict() {
+	if [ ${#EXP_MISSED[@]} -eq 0 ]; then
+		colour 32 "SEEN: $1${EXP_NOTE:+ ($EXP_NOTE)}"
+		return 0
+	fi
+	local all='' m
+	for m in "${EXP_MISSED[@]}"; do all+="${all:+; }$m"; done
+	colour 31 "NOT SEEN: expected $all (what was found is above)"
+	return 1
+}
+# colour CODE TEXT: TEXT in that colour if EXP_COLOR is set (a terminal).
+colour() {
+	if [ -n "${EXP_COLOR:-}" ]; then printf '\033[%sm%s\033[0m\n' "$1" "$2"; else printf '%s\n' "$2"; fi
+}
+# give_up WHAT: the experiment cannot go on.
+give_up() {
+	EXP_MISSED+=("$1")
+	verdict ""
+}
+skipped() {
+	colour 33 "SKIPPED: $*"
+	return 2
+}
+
+# --- programs ----------------------------------------------------------------
+
+# port_arg PROG PORT: PA=(-p PORT), or PA=() when PORT is PROG's default.
+port_arg() {
+	local def=12333
+	[ "$1" = udpserver ] && def=12122
+	PA=()
+	[ "$2" = "$def" ] || PA=(-p "$2")
+}
+
+# srv PROG PORT [ARGS...]: show and start a server, wait until it is bound
+# (UDP) or LISTEN (TCP). -p is shown only when PORT is not the default.
+srv() {
+	local prog=$1 port=$2
+	shift 2
+	port_arg "$prog" "$port"
+	run_line "./$prog" "${PA[@]}" "$@"
+	start_server "$prog" "$port" "$@" 2>/dev/null
+}
+
+# start_prog NAME PROG [ARGS...]: show and start a program in the background
+# (stdin from the FIFO if `with_input NAME` made one); LAST_PID is its pid.
+start_prog() {
+	local name=$1 prog=$2
+	shift 2
+	run_line "./$prog" "$@"
+	start_bg "$name" "$BIN/$prog" "$@"
+}
+
+# run_prog NAME SECONDS PROG [ARGS...]: show and run a program, wait at most
+# SECONDS for it to end. Sets FG_RC (124: still running) and FG_MS, the
+# milliseconds it ran.
+run_prog() {
+	local name=$1 secs=$2 t0 pid
+	shift 2
+	t0=$(now_ms)
+	start_prog "$name" "$@"
+	pid=$LAST_PID
+	if wait_until "$secs" gone "$pid" 2>/dev/null; then
+		FG_RC=0
+		wait "$pid" 2>/dev/null || FG_RC=$?
+	else
+		FG_RC=124
+	fi
+	FG_MS=$(($(now_ms) - t0))
+}
+
+now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
+secs() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); } # 1234 -> 1.23
+
+# Step mode: the program NAME pauses before each socket call and reads one
+# line; its stdin is a FIFO we hold open on fd FD.
+pauses() { grep -c 'step: press Enter to run it' "$KIT_WORK/$1.out" 2>/dev/null || true; }
+paused() { [ "$(pauses "$1")" -ge "$2" ]; }
+at_pause() { wait_until 5 paused "$1" "$2" 2>/dev/null; } # at_pause NAME K
+press() { echo >&"$1"; }                                   # press FD: Enter
+
+# A kernel counter (nstat, where the programs run); nstat -s keeps no history file.
+counter() { in_ns nstat -saz "$1" 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
+
+# The kernel's choice of client ports.
+port_range() { in_ns cat /proc/sys/net/ipv4/ip_local_port_range; }
+in_range() {
+	local lo hi
+	read -r lo hi < <(port_range)
+	[ -n "$1" ] && [ "$1" -ge "$lo" ] && [ "$1" -le "$hi" ]
+}
+
+# Things ss shows, as checks (where the programs run).
+ss_udp_pid() { kss -Huanp | grep -q "pid=$1,"; }
+ss_count() { kss -Htan "$1" | grep -c "^$2 " || true; } # ss_count FILTER STATE
+
+# --- packet captures -----------------------------------------------------------
+
+CAP_PID='' CAP_FILE='' CAP_NAME=''
+
+# cap_start NAME udp|tcp PORT [COUNT]: start scripts/capture (where the
+# programs run) saving to NAME.txt, and wait until tcpdump listens. Without
+# root or tcpdump, say so and return 1.
+cap_start() {
+	local name=$1 proto=$2 port=$3 count=${4:-} args=() shown
+	CAP_PID='' CAP_NAME=$name CAP_FILE="$KIT_WORK/$name.txt"
+	if ! exp_can_capture; then
+		EXP_NOTE="packets not captured: that needs root and tcpdump"
+		return 1
+	fi
+	[ -z "$count" ] || args+=(-c "$count")
+	args+=(-o)
+	shown=(scripts/capture "${args[@]}" "$name.txt" "$proto")
+	args+=("$CAP_FILE" "$proto" "$port")
+	case $proto:$port in udp:12122 | tcp:12333) ;; *) shown+=("$port") ;; esac
+	if [ -n "$EXP_SHOW" ]; then run_line "${shown[@]}"; else cmd_line sudo "${shown[@]}"; fi
+	start_bg "cap-$name" "$KIT_ROOT/scripts/capture" "${args[@]}"
+	CAP_PID=$LAST_PID
+	wait_until 5 file_has "$KIT_WORK/cap-$name.out" 'listening on' 2>/dev/null ||
+		EXP_MISSED+=("tcpdump to start capturing: $(tail -1 "$KIT_WORK/cap-$name.out")")
+}
+
+# cap_end: wait (5 s at most) for a capture with COUNT to end (or stop one
+# without), then draw its ladder. CAP lists its packets, one a line, as
+# "SRC > DST: WHAT" (tcpdump's words), for the checks.
+cap_end() {
+	[ -n "$CAP_PID" ] || return 1
+	wait_until 5 gone "$CAP_PID" 2>/dev/null || {
+		kill_tree "$CAP_PID"
+		wait_until 2 gone "$CAP_PID" 2>/dev/null
+	}
+	cmd_line scripts/ladder "$CAP_NAME.txt"
+	"$KIT_ROOT/scripts/ladder" "$CAP_FILE" 2>&1
+	CAP=$(cap_packets "$CAP_FILE")
+}
+# The "SRC > DST: ..." line of every packet (not the ones ICMP quotes).
+cap_packets() {
+	awk '/^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\./ { want = 1; next }
+		want && /^    [^ ]/ { sub(/^ +/, ""); print; want = 0 }' "$1" 2>/dev/null
+}
+cap_count() { grep -c . <<<"$CAP" || true; }
+# cap_is K REGEX: packet K matches REGEX
+cap_is() { sed -n "$1p" <<<"$CAP" | grep -qE -- "$2"; }
+# The seconds between packets 1 and 2, in ms.
+cap_gap_ms() {
+	awk '/^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\./ {
+		split($1, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+		if (++n == 1) first = s; else { printf "%d\n", (s - first) * 1000; exit } }' "$CAP_FILE"
+}
+
+# --- UDP -----------------------------------------------------------------------
+
+exp_U1() {
+	local pid cport
+	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
+	with_input client
+	start_prog client udpclient -S -t 5 -m hello 127.0.0.1 "$UP"
+	pid=$LAST_PID
+	feed_open client 5
+	at_pause client 1 && press 5 # socket()
+	at_pause client 2 || { give_up "udpclient -S to pause before sendto()"; return; }
+	out_lines client 'socket\(.*= fd|step: next: sendto'
+	say "paused before sendto(): fd 3 exists, with no port"
+	ev lsof -n -P -a -p "$pid" -d 3
+	expect "lsof to show fd 3 without a port (protocol: UDP)" ev_has 'sock .* protocol: UDP'
+	ev_sh "ss -uanp | grep 'pid=$pid,'"
+	expect "ss not to list the client before sendto()" not ss_udp_pid "$pid"
+	press 5 # sendto()
+	at_pause client 3 || { give_up "udpclient to pause after sendto()"; return; }
+	cport=$(out_value client '.*bound to \*:([0-9]+).*')
+	out_lines client 'sendto\(|bound to'
+	say "after sendto():"
+	ev lsof -n -P -a -p "$pid" -d 3
+	expect "lsof to show fd 3 as UDP *:PORT after sendto()" ev_has "UDP \*:$cport"
+	ev_sh "ss -uanp | grep 'pid=$pid,'"
+	expect "ss to list the client's port after sendto()" ev_has "UNCONN .*:$cport "
+	expect "a port from the kernel's range $(port_range | tr '\t' -) (got ${cport:-none})" in_range "$cport"
+	press 5
+	press 5
+	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'same as sent'
+	verdict "fd 3 had no port before sendto() (lsof: protocol: UDP; ss: nothing); sendto() bound it to *:$cport, a port the kernel chose from $(port_range | tr '\t' -)"
+}
+
+exp_U2() {
+	local before after cport
+	before=$(counter UdpNoPorts)
+	ev nstat -saz UdpNoPorts
+	cap_start u2 udp "$UP" 2
+	say "no server on port $UP"
+	run_prog client 6 udpclient -t 2 -m hello 127.0.0.1 "$UP"
+	out_lines client 'sendto\(fd|bound to|no reply'
+	cport=$(out_value client '.*bound to \*:([0-9]+).*')
+	expect "the client to wait for the reply until -t ended it (ran $(secs "$FG_MS") s, exit $FG_RC)" \
+		test "$FG_RC" = 1 -a "$FG_MS" -ge 1900
+	expect "the client to report no reply" file_has "$KIT_WORK/client.out" 'no reply from'
+	after=$(counter UdpNoPorts)
+	ev nstat -saz UdpNoPorts
+	if exp_isolated; then
+		expect "Udp NoPorts to go up by 1 (from $before to $after)" test "$after" -eq $((before + 1))
+	else
+		expect "Udp NoPorts to go up (from $before to $after)" test "$after" -gt "$before"
+	fi
+	local seen="the datagram left with no server"
+	if cap_end; then
+		expect "2 packets captured (got $(cap_count))" test "$(cap_count)" -eq 2
+		expect "the datagram from port $cport to $UP first" cap_is 1 "\.$cport > [0-9.]+\.$UP: .*UDP, length 5"
+		expect "an ICMP port unreachable next" cap_is 2 "ICMP [0-9.]+ udp port $UP unreachable"
+		seen+=": captured, and the kernel's ICMP port unreachable after it"
+	fi
+	verdict "$seen; the client waited $(secs "$FG_MS") s for a reply, then -t 2 ended it; Udp NoPorts $before -> $after"
+}
+
+exp_U3() {
+	local pid
+	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
+	with_input client
+	start_prog client udpclient -S -b "$BP" -t 5 -m hello 127.0.0.1 "$UP"
+	pid=$LAST_PID
+	feed_open client 5
+	at_pause client 1 && press 5 # socket()
+	at_pause client 2 && press 5 # bind()
+	at_pause client 3 || { give_up "udpclient -S to pause before sendto()"; return; }
+	out_lines client 'bind\(|step: next: sendto'
+	say "paused before sendto(): nothing sent yet"
+	ev lsof -n -P -a -p "$pid" -d 3
+	expect "lsof to show UDP *:$BP before sending" ev_has "UDP \*:$BP"
+	ev ss -uan "sport = :$BP"
+	expect "ss to show port $BP before sending" ev_has "UNCONN .*:$BP "
+	press 5
+	press 5
+	press 5
+	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'same as sent'
+	verdict "bound with -b $BP, the client shows *:$BP in lsof and ss before sendto()"
+}
+
+exp_U4() {
+	local pid
+	with_input server
+	port_arg udpserver "$UP"
+	start_prog server udpserver -S "${PA[@]}"
+	pid=$LAST_PID
+	feed_open server 5
+	at_pause server 1 && press 5 # socket()
+	at_pause server 2 || { give_up "udpserver -S to pause before bind()"; return; }
+	out_lines server 'socket\(|step: next: bind'
+	say "paused before bind():"
+	ev ss -uan "sport = :$UP"
+	expect "no socket on port $UP before bind()" not udp_bound "$UP"
+	ev lsof -n -P -a -p "$pid" -d 3
+	expect "lsof: fd 3 with no port before bind()" ev_has 'protocol: UDP'
+	press 5 # bind()
+	at_pause server 3 || { give_up "udpserver to pause after bind()"; return; }
+	out_lines server 'bind\('
+	say "after bind():"
+	ev ss -uan "sport = :$UP"
+	expect "ss to show port $UP bound after bind()" ev_has "UNCONN .*:$UP "
+	ev lsof -n -P -a -p "$pid" -d 3
+	expect "lsof to show UDP *:$UP after bind()" ev_has "UDP \*:$UP"
+	verdict "port $UP appears in ss and lsof only after bind(); before it fd 3 had no port"
+}
+
+exp_U5() {
+	local cport
+	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
+	with_input client
+	start_prog client udpclient -w -m hello 127.0.0.1 "$UP"
+	feed_open client 5
+	expect_soon "the client to get its echo and wait for Enter" 5 file_has "$KIT_WORK/client.out" 'Press Enter'
+	out_lines client 'bound to|recvfrom|Press Enter'
+	cport=$(out_value client '.*bound to \*:([0-9]+).*')
+	say "the client waits for Enter, after its exchange with the server:"
+	ev ss -uan "sport = :$cport"
+	expect "ss: the client's peer is *, not the server" ev_has "UNCONN .*:$cport +(0\.0\.0\.0|\*):\*"
+	ev_sh "netstat -anu | grep -E 'Proto|:($cport|$UP) '"
+	ev lsof -n -P -i "UDP:$cport"
+	expect "lsof: UDP *:$cport, no ->" ev_has "UDP \*:$cport *$"
+	press 5
+	verdict "after the echo the client's socket is still *:$cport with peer *:* (ss UNCONN, lsof no ->): nothing records that it talked to port $UP"
+}
+
+exp_U6() {
+	local c1
+	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
+	with_input client1
+	start_prog client1 udpclient -w -m first 127.0.0.1 "$UP"
+	c1=$LAST_PID
+	feed_open client1 5
+	expect_soon "client 1 to be answered and hang in -w" 5 file_has "$KIT_WORK/client1.out" 'Press Enter'
+	say "client 1 hangs in -w; client 2 now:"
+	run_prog client2 5 udpclient -t 2 -m second 127.0.0.1 "$UP"
+	out_lines client2 'recvfrom'
+	expect "client 2 to be answered (exit $FG_RC)" test "$FG_RC" = 0
+	expect "client 1 to still hang in -w" alive "$c1"
+	out_lines udpserver 'recvfrom'
+	expect "the server to have served both" file_count "$SERVER_OUT" 'recvfrom\(fd 3\)' 2
+	press 5
+	verdict "with client 1 still hanging, client 2 was answered in $(secs "$FG_MS") s: the server was done with client 1"
+}
+
+# The en0 steps. As root: in scripts/netlab's host node, en0 192.0.2.1.
+# Otherwise: 127.0.0.2 plays en0's address (U8-U10) on this machine.
+en0_setup() { # en0_setup NEEDS-EN0: sets EN0 (the other address)
+	if can_netns; then
+		exp_netlab_up || return 1
+		EN0=192.0.2.1
+		return 0
+	fi
+	[ "$1" = optional ] || return 3
+	exp_free_ports || return 1
+	EN0=127.0.0.2
+	EXP_NOTE="not root, so no en0: 127.0.0.2 played its address"
+	say "not root, so no en0: 127.0.0.2 plays its address (all of 127/8 is local on Linux)"
+}
+
+exp_U7() {
+	en0_setup needed
+	case $? in 0) ;; 3) skipped "needs root (network namespaces: scripts/netlab) for an en0; it would show udpserver on * answering a client that sends to en0's address 192.0.2.1"; return ;; *) give_up "scripts/netlab up"; return ;; esac
+	ev ip -br addr
+	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
+	ev ss -uan "sport = :$UP"
+	cap_start u7 udp "$UP" 2
+	run_prog client 5 udpclient -t 2 -m hello "$EN0" "$UP"
+	out_lines client 'sendto\(fd|recvfrom'
+	expect "the client to be answered (exit $FG_RC)" test "$FG_RC" = 0
+	expect "the echo from $EN0:$UP" file_has "$KIT_WORK/client.out" "from $EN0:$UP: \"hello\" \\(same as sent\\)"
+	out_lines udpserver 'recvfrom'
+	if cap_end; then
+		expect "the datagram and its echo on lo, to and from $EN0" cap_is 2 "^$EN0\.$UP > $EN0\.[0-9]+: .*UDP, length 5"
+	fi
+	verdict "udpserver on *:$UP answered a client sending to en0's address $EN0 (captured on lo: traffic to our own address never leaves the machine)"
+}
+
+exp_U8() {
+	en0_setup optional || { give_up "scripts/netlab up"; return; }
+	srv udpserver "$UP" -a "$EN0" || { give_up "udpserver -a $EN0 to start"; return; }
+	ev ss -uan "sport = :$UP"
+	expect "the server bound to $EN0 only" ev_has "UNCONN .* $EN0:$UP "
+	run_prog client 5 udpclient -t 2 -m hello "$EN0" "$UP"
+	out_lines client 'sendto\(fd|recvfrom'
+	expect "the client to be answered (exit $FG_RC)" test "$FG_RC" = 0
+	expect "the echo from $EN0:$UP" file_has "$KIT_WORK/client.out" "from $EN0:$UP: \"hello\" \\(same as sent\\)"
+	verdict "udpserver bound to $EN0:$UP answered a client sending to $EN0"
+}
+
+exp_U9() {
+	local before after
+	en0_setup optional || { give_up "scripts/netlab up"; return; }
+	srv udpserver "$UP" -a "$EN0" || { give_up "udpserver -a $EN0 to start"; return; }
+	ev ss -uan "sport = :$UP"
+	before=$(counter UdpNoPorts)
+	cap_start u9 udp "$UP" 2
+	run_prog client 6 udpclient -t 2 -m hello localhost "$UP"
+	out_lines client 'server localhost|sendto\(fd|no reply'
+	expect "the client to wait until -t ended it (ran $(secs "$FG_MS") s, exit $FG_RC)" \
+		test "$FG_RC" = 1 -a "$FG_MS" -ge 1900
+	expect "the server to receive nothing" not file_has "$SERVER_OUT" 'recvfrom\(fd 3\) ='
+	after=$(counter UdpNoPorts)
+	ev nstat -saz UdpNoPorts
+	expect "Udp NoPorts to go up (from $before to $after)" test "$after" -gt "$before"
+	local seen="a datagram to localhost:$UP was lost though udpserver runs on $EN0:$UP"
+	if cap_end; then
+		expect "the datagram to 127.0.0.1.$UP" cap_is 1 "> 127\.0\.0\.1\.$UP: .*UDP, length 5"
+		expect "an ICMP port unreachable for it" cap_is 2 "ICMP 127\.0\.0\.1 udp port $UP unreachable"
+		seen+=" (captured: answered by ICMP port unreachable)"
+	fi
+	verdict "$seen; the client waited $(secs "$FG_MS") s until -t 2 ended it; Udp NoPorts $before -> $after"
+}
+
+exp_U10() {
+	en0_setup optional || { give_up "scripts/netlab up"; return; }
+	srv udpserver "$UP" -a "$EN0" || { give_up "udpserver -a $EN0 to start"; return; }
+	run_prog client 5 udpclient -b "$EN0:$BP" -t 2 -m hello "$EN0" "$UP"
+	out_lines client 'bind\(|recvfrom'
+	expect "the client to be answered (exit $FG_RC)" test "$FG_RC" = 0
+	out_lines udpserver 'recvfrom'
+	expect "the server to see the client as $EN0:$BP" file_has "$SERVER_OUT" "from $EN0:$BP:"
+	verdict "a client bound to $EN0:$BP was answered by udpserver on $EN0:$UP"
+}
+
+exp_U11() {
+	en0_setup needed
+	case $? in 0) ;; 3) skipped "needs root (network namespaces: scripts/netlab) for an en0; it would show a client bound to 127.0.0.1:22222 answered by udpserver bound to en0's 192.0.2.1"; return ;; *) give_up "scripts/netlab up"; return ;; esac
+	srv udpserver "$UP" -a "$EN0" || { give_up "udpserver -a $EN0 to start"; return; }
+	ev ss -uan "sport = :$UP"
+	run_prog client 5 udpclient -b "127.0.0.1:$BP" -t 2 -m hello "$EN0" "$UP"
+	out_lines client 'bind\(|recvfrom'
+	expect "the client to be answered (exit $FG_RC)" test "$FG_RC" = 0
+	out_lines udpserver 'recvfrom'
+	expect "the server on $EN0 to see the client as 127.0.0.1:$BP" file_has "$SERVER_OUT" "from 127\.0\.0\.1:$BP:"
+	verdict "a client bound to 127.0.0.1:$BP (lo) was answered by udpserver bound to $EN0 (en0): the kernel routes between its interfaces"
+}
+
+# --- TCP -----------------------------------------------------------------------
+
+exp_T1() {
+	local before after cport
+	before=$(counter TcpOutRsts)
+	cap_start t1 tcp "$TP" 2
+	say "no server on port $TP"
+	run_prog client 5 tcpclient -m hello 127.0.0.1 "$TP"
+	out_lines client 'cannot connect|answered our SYN'
+	expect "'Connection refused' (exit $FG_RC)" file_has "$KIT_WORK/client.out" 'Connection refused'
+	expect "the refusal at once (took $(secs "$FG_MS") s)" test "$FG_MS" -lt 1000
+	after=$(counter TcpOutRsts)
+	ev nstat -saz TcpOutRsts
+	expect "Tcp OutRsts to go up (from $before to $after)" test "$after" -gt "$before"
+	local seen
+	seen="connect() failed at once ($(secs "$FG_MS") s) with 'Connection refused'"
+	if cap_end; then
+		cport=$(sed -nE 's/^[0-9.]+\.([0-9]+) > .*Flags \[S\].*/\1/p' <<<"$CAP" | head -1)
+		expect "a SYN to $TP first" cap_is 1 "> [0-9.]+\.$TP: Flags \[S\]"
+		expect "RST-ACK back to port $cport" cap_is 2 "^[0-9.]+\.$TP > [0-9.]+\.$cport: Flags \[R\.\]"
+		seen+="; the capture shows our SYN answered by RST-ACK"
+	fi
+	verdict "$seen; Tcp OutRsts $before -> $after"
+}
+
+exp_T2() {
+	local pid
+	with_input server
+	port_arg tcpserver1 "$TP"
+	start_prog server tcpserver1 -S "${PA[@]}"
+	pid=$LAST_PID
+	feed_open server 5
+	at_pause server 1 && press 5 # socket()
+	at_pause server 2 && press 5 # bind()
+	at_pause server 3 || { give_up "tcpserver1 -S to pause before listen()"; return; }
+	out_lines server 'bind\(fd 3, [^)]*\) ok|step: next: listen'
+	say "paused before listen(): bound, not listening"
+	ev ss -tln "sport = :$TP"
+	expect "no LISTEN on $TP before listen()" not tcp_listening "$TP"
+	ev lsof -n -P -a -p "$pid" -d 3
+	press 5 # listen()
+	at_pause server 4 || { give_up "tcpserver1 to pause after listen()"; return; }
+	out_lines server 'listen\('
+	say "after listen():"
+	ev ss -tln "sport = :$TP"
+	expect "LISTEN on $TP after listen()" tcp_listening "$TP"
+	ev lsof -n -P -a -p "$pid" -d 3
+	expect "lsof: TCP *:$TP (LISTEN)" ev_has "TCP \*:$TP \(LISTEN\)"
+	verdict "port $TP shows as LISTEN (ss, lsof) only after listen(); after bind() alone ss -tln shows nothing"
+}
+
+exp_T3() {
+	local pid cport
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	cap_start t3 tcp "$TP" 3
+	with_input client
+	start_prog client tcpclient -S -t 5 -m hello 127.0.0.1 "$TP"
+	pid=$LAST_PID
+	feed_open client 5
+	at_pause client 1 && press 5 # socket()
+	at_pause client 2 || { give_up "tcpclient -S to pause before connect()"; return; }
+	out_lines client 'step: next: connect'
+	say "paused before connect():"
+	ev ss -tan "dport = :$TP"
+	expect "no connection before connect()" test "$(ss_count "( dport = :$TP )" ESTAB)" -eq 0
+	if [ -n "$CAP_PID" ]; then
+		say "$(cap_packets "$CAP_FILE" | grep -c .) packets captured so far"
+		expect "no packet before connect()" test "$(cap_packets "$CAP_FILE" | grep -c .)" -eq 0
+	fi
+	press 5 # connect()
+	at_pause client 3 || { give_up "tcpclient to pause after connect()"; return; }
+	out_lines client 'connected:|step: next: send'
+	cport=$(out_value client '.*connected: fd 3 is [0-9.]+:([0-9]+) .*')
+	say "connect() returned; paused before send(): no data sent yet"
+	ev ss -tan "( sport = :$cport or dport = :$cport )"
+	expect "both ends ESTABLISHED" test "$(ss_count "( sport = :$cport or dport = :$cport )" ESTAB)" -eq 2
+	ev_sh "ss -tin 'sport = :$cport' | grep -oE '(data_)?segs_(out|in):[0-9]+|bytes_sent:[0-9]+'"
+	expect "2 segments out, 1 in (tcp_info)" ev_has_all "segs_out:2" "segs_in:1"
+	expect "no data from the client yet (tcp_info)" not ev_has "data_segs_out|bytes_sent"
+	local seen="when connect() returned both ends were ESTABLISHED; the client had sent 2 segments (SYN, ACK), received 1 (SYN-ACK), and no data"
+	if cap_end; then
+		expect "3 packets inside connect() (got $(cap_count))" test "$(cap_count)" -eq 3
+		expect "SYN first" cap_is 1 "\.$cport > [0-9.]+\.$TP: Flags \[S\],"
+		expect "SYN-ACK second" cap_is 2 "\.$TP > [0-9.]+\.$cport: Flags \[S\.\],"
+		expect "ACK third, with no data" cap_is 3 "\.$cport > [0-9.]+\.$TP: Flags \[\.\],.* length 0"
+		seen+="; the capture holds SYN, SYN-ACK, ACK, all inside connect()"
+	fi
+	expect "the client to be still paused before send()" alive "$pid"
+	press 5
+	press 5
+	press 5
+	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'the same as we sent'
+	verdict "$seen"
+}
+
+exp_T4() {
+	local cport spid
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	spid=$SERVER_PID
+	with_input client
+	start_prog client tcpclient -t 5 127.0.0.1 "$TP"
+	feed_open client 5
+	expect_soon "the server to accept the client" 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd 4'
+	out_lines client 'connected:'
+	out_lines tcpserver1 'accept\(fd 3\) ='
+	cport=$(out_value client '.*connected: fd 3 is [0-9.]+:([0-9]+) .*')
+	say "the client is connected and types nothing yet:"
+	ev lsof -n -P -i "TCP:$TP"
+	expect "the server's fd 3 LISTEN" ev_has "^tcpserver *$spid .* 3u .*TCP \*:$TP \(LISTEN\)"
+	expect "the server's fd 4 connected to the client" ev_has "^tcpserver *$spid .* 4u .*:$TP->127\.0\.0\.1:$cport \(ESTABLISHED\)"
+	expect "the client's fd 3" ev_has "^tcpclient .* 3u .*:$cport->127\.0\.0\.1:$TP \(ESTABLISHED\)"
+	ev ss -tan "( sport = :$TP or dport = :$TP )"
+	echo "hello" >&5
+	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'the same as we sent'
+	verdict "after accept() the server holds fd 3 (LISTEN on *:$TP) and fd 4 (to 127.0.0.1:$cport); the client holds its fd 3 (port $cport)"
+}
+
+# client_fin_wait: tcpserver1 and a client -w that got its echo and saw the
+# server close; sets CPORT.
+client_fin_wait() {
+	srv tcpserver1 "$TP" || return 1
+	with_input client
+	start_prog client tcpclient -t 5 -w -m hello 127.0.0.1 "$TP"
+	CLIENT_PID=$LAST_PID
+	feed_open client 5
+	wait_until 5 file_has "$KIT_WORK/client.out" 'the server closed its end' 2>/dev/null || return 1
+	out_lines client 'reply:|closed its end'
+	CPORT=$(out_value client '.*connected: fd 3 is [0-9.]+:([0-9]+) .*')
+}
+
+exp_T5() {
+	client_fin_wait || { give_up "the client to see the server close"; return; }
+	say "the server closed after its reply; the client waits for Enter:"
+	ev ss -tanp "( sport = :$TP or dport = :$TP )"
+	expect "the server's end FIN-WAIT-2, owned by no process" ev_has "^FIN-WAIT-2 .*:$TP +[0-9.]+:$CPORT *$"
+	expect "the client's end CLOSE-WAIT" ev_has "^CLOSE-WAIT .*:$CPORT .*tcpclient"
+	ev_sh "netstat -tan | grep -E 'State|:$CPORT '"
+	ev lsof -n -P -i "TCP:$CPORT"
+	expect "lsof: the client's end (CLOSE_WAIT)" ev_has "\(CLOSE_WAIT\)"
+	expect "lsof: no process owns the server's end" not ev_has "FIN_WAIT"
+	say "a second later, still so:"
+	sleep 1 # a duration to measure, not a wait for something
+	expect "FIN-WAIT-2 to last while the client waits" tcp_state FIN-WAIT-2 "( dport = :$CPORT )"
+	expect "CLOSE-WAIT to last while the client waits" tcp_state CLOSE-WAIT "( sport = :$CPORT )"
+	ev ss -tan "( sport = :$CPORT or dport = :$CPORT )"
+	press 5
+	expect_soon "the client to finish on Enter" 5 gone "$CLIENT_PID"
+	say "Enter: the client closes"
+	expect_soon "FIN-WAIT-2 to end when the client closes" 5 not tcp_state FIN-WAIT-2 "( dport = :$CPORT )"
+	ev ss -tan "( sport = :$CPORT or dport = :$CPORT )"
+	verdict "after its reply the server's end was FIN-WAIT-2 (no owner) and the client's CLOSE-WAIT, for as long as the client waited; they ended when it closed"
+}
+
+exp_T6() {
+	local spid
+	client_fin_wait || { give_up "the client to see the server close"; return; }
+	spid=$SERVER_PID
+	press 5
+	expect_soon "the client to finish on Enter" 5 gone "$CLIENT_PID"
+	say "the client closed:"
+	expect_soon "the server's end to reach TIME-WAIT" 5 tcp_state TIME-WAIT "( dport = :$CPORT )"
+	ev ss -tanp "( sport = :$TP or dport = :$TP )"
+	expect "the listener, owned by tcpserver1" ev_has "^LISTEN .*:$TP .*tcpserver1"
+	expect "the server's end in TIME-WAIT, no owner" ev_has "^TIME-WAIT .*:$TP +[0-9.]+:$CPORT *$"
+	expect "nothing else" test "$(grep -c . <<<"$EV")" -eq 3
+	ev lsof -n -P -i "TCP:$TP"
+	expect "lsof: the listener only" ev_count "TCP " 1
+	expect "lsof: the listener" ev_has "TCP \*:$TP \(LISTEN\)"
+	say "Linux: that TIME-WAIT alone keeps a new server off the port:"
+	run_line kill "$spid"
+	kill "$spid"
+	wait "$spid" 2>/dev/null
+	port_arg tcpserver1 "$TP"
+	run_prog again 5 tcpserver1 "${PA[@]}"
+	out_lines again 'bind\('
+	expect "a restart to fail while TIME-WAIT lasts (exit $FG_RC)" file_has "$KIT_WORK/again.out" 'Address already in use'
+	verdict "after the client closed, ss shows the LISTEN socket (tcpserver1's) and the server's end in TIME-WAIT with no owner; lsof shows the listener only. That TIME-WAIT keeps a restarted tcpserver1 off the port (Address already in use) for 60 s: see T7"
+}
+
+# t7_round N [OLD-FLAGS]: a server (with OLD-FLAGS) and a client N
+# connected to it; kill -9 the server. The client stays (CLOSE-WAIT).
+t7_round() {
+	local n=$1 spid
+	shift
+	srv tcpserver1 "$TP" "$@" || return 1
+	spid=$SERVER_PID
+	with_input "client$n"
+	start_prog "client$n" tcpclient -t 30 127.0.0.1 "$TP"
+	feed_open "client$n" 5
+	wait_until 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd 4' 2>/dev/null || return 1
+	run_line kill -9 "$spid"
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null # here, so that bash's "Killed" goes nowhere
+	wait_until 5 tcp_state FIN-WAIT-2 "( sport = :$TP )" 2>/dev/null
+	ev ss -tanp "( sport = :$TP or dport = :$TP )"
+}
+
+exp_T7() {
+	say "1. the old server without -r:"
+	t7_round 1 || { give_up "a client connected to tcpserver1"; return; }
+	expect "the killed server's connection left behind (FIN-WAIT-2)" ev_has "^FIN-WAIT-2 .*:$TP "
+	port_arg tcpserver1 "$TP"
+	run_prog new1 5 tcpserver1 "${PA[@]}"
+	out_lines new1 'bind\('
+	expect "a new server without -r: Address already in use" file_has "$KIT_WORK/new1.out" 'Address already in use'
+	run_prog new2 5 tcpserver1 -r "${PA[@]}"
+	out_lines new2 'bind\('
+	expect "a new server with -r: still Address already in use (the old one had no -r)" file_has "$KIT_WORK/new2.out" 'Address already in use'
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. again, with -r on the old server too:"
+	t7_round 2 -r || { give_up "a client connected to tcpserver1 -r"; return; }
+	port_arg tcpserver1 "$TP"
+	run_prog new3 5 tcpserver1 "${PA[@]}"
+	out_lines new3 'bind\('
+	expect "a new server without -r: Address already in use" file_has "$KIT_WORK/new3.out" 'Address already in use'
+	srv tcpserver1 "$TP" -r || EXP_MISSED+=("a new server with -r to start")
+	out_lines "$SERVER_OUT" 'listen\('
+	run_prog back 5 tcpclient -t 2 -m back 127.0.0.1 "$TP"
+	out_lines back 'reply:'
+	expect "the restarted server to serve (exit $FG_RC)" test "$FG_RC" = 0
+	verdict "kill -9 with a client connected left the connection in FIN-WAIT-2: a new tcpserver1 got 'Address already in use', with -r too, until the old one also had -r. The leftover connection keeps the old listener's SO_REUSEADDR, and Linux shares a port only when both sockets set it"
+}
+
+exp_T8() {
+	local nc_said='nc: not installed' telnet_said='telnet: not installed'
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	ev_sh "exec 5<>/dev/tcp/127.0.0.1/$TP; echo hello bash >&5; timeout 5 cat <&5"
+	expect "bash /dev/tcp to get its echo" ev_has '^hello bash$'
+	if command -v nc >/dev/null; then
+		ev_sh "echo hello nc | timeout 5 nc 127.0.0.1 $TP"
+		if ev_has '^hello nc$'; then nc_said='nc: echoed'; else nc_said='nc: NO ECHO'; fi
+	fi
+	if command -v telnet >/dev/null; then
+		with_input telnet
+		run_line telnet 127.0.0.1 "$TP"
+		start_bg telnet telnet 127.0.0.1 "$TP"
+		feed_open telnet 5
+		telnet_said='telnet: NO ECHO'
+		if wait_until 5 file_has "$KIT_WORK/telnet.out" '^Escape character' 2>/dev/null; then
+			echo 'hello telnet' >&5
+			wait_until 5 file_has "$KIT_WORK/telnet.out" 'Connection closed by foreign host' 2>/dev/null &&
+				telnet_said='telnet: echoed'
+		fi
+		# What the terminal would show: the typed line, then the echo.
+		sed '/^Escape character/a hello telnet          <- typed' "$KIT_WORK/telnet.out"
+	fi
+	out_lines tcpserver1 'recv\('
+	verdict "bash /dev/tcp got its echo from tcpserver1; $nc_said; $telnet_said"
+}
+
+# hold_first: tcpserver1 (ARGS) and client 1, connected and accepted, that
+# sends nothing until `echo first >&5`.
+hold_first() {
+	srv tcpserver1 "$TP" "$@" || return 1
+	with_input c1
+	start_prog c1 tcpclient -t 30 127.0.0.1 "$TP"
+	feed_open c1 5
+	wait_until 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd 4' 2>/dev/null || return 1
+	say "client 1 is accepted; the server waits in recv() for its first line"
+}
+# The port of client NAME, once connected.
+cport_of() { out_value "$1" '.*connected: fd 3 is [0-9.]+:([0-9]+) .*'; }
+connected() { # connected NAME...: each client NAME is connected
+	local n
+	for n; do file_has "$KIT_WORK/$n.out" 'connected: fd 3' || return 1; done
+}
+# recv_q SPORT DPORT N: the connection's Recv-Q is N bytes
+recv_q() { kss -Htan "( sport = :$1 and dport = :$2 )" | grep -qE "^ESTAB +$3 "; }
+replied() { file_has "$KIT_WORK/$1.out" 'reply: '; }
+
+exp_T9() {
+	local p2 t0 ms
+	hold_first -l 1 || { give_up "tcpserver1 -l 1 to accept client 1"; return; }
+	start_prog c2 tcpclient -t 30 -m two 127.0.0.1 "$TP"
+	expect_soon "client 2 to connect" 5 connected c2 || { verdict ""; return; }
+	p2=$(cport_of c2)
+	out_lines c2 'connected:|send\('
+	expect_soon "client 2's 4 bytes to wait in the server end's Recv-Q" 5 recv_q "$TP" "$p2" 4
+	ev ss -tanp "( sport = :$TP or dport = :$TP )"
+	expect "the listener: 1 connection waiting, backlog 1" ev_has "^LISTEN +1 +1 "
+	expect "client 2's server end ESTABLISHED, its data in Recv-Q, no owner" ev_has "^ESTAB +4 +0 .*:$TP +[0-9.]+:$p2 *$"
+	expect "client 2's end ESTABLISHED, nothing unacknowledged (Send-Q 0)" ev_has "^ESTAB +0 +0 .*:$p2 .*tcpclient"
+	ev lsof -n -P -i "TCP:$TP"
+	expect "lsof: no server fd for client 2" not ev_has "tcpserver.*->127\.0\.0\.1:$p2 "
+	expect "lsof: client 2's own fd" ev_has "tcpclient.*:$p2->"
+	expect "client 2 not served yet" not replied c2
+	say "client 1 sends its line and is served; then client 2:"
+	t0=$(now_ms)
+	echo first >&5
+	expect_soon "client 2 to be served after client 1" 5 replied c2
+	ms=$(($(now_ms) - t0))
+	out_lines c2 'reply:'
+	out_lines tcpserver1 'accept\(fd 3\) =|recv\(fd'
+	verdict "with listen(1), client 2 (port $p2) was ESTABLISHED and its 4 bytes ACKed and queued (Recv-Q 4) with no server fd (lsof); it was served $(secs "$ms") s after client 1 finished"
+}
+
+exp_T10() {
+	local p2 p3 c4 before after t0
+	hold_first -l 1 || { give_up "tcpserver1 -l 1 to accept client 1"; return; }
+	start_prog c2 tcpclient -t 30 -m two 127.0.0.1 "$TP"
+	start_prog c3 tcpclient -t 30 -m three 127.0.0.1 "$TP"
+	expect_soon "clients 2 and 3 to connect" 5 connected c2 c3 || { verdict ""; return; }
+	p2=$(cport_of c2) p3=$(cport_of c3)
+	before=$(counter TcpExtListenOverflows)
+	cap_start t10 tcp "$BP" 2
+	say "client 4, bound to port $BP so the capture shows only its packets:"
+	start_prog c4 tcpclient -b "$BP" -t 3 -m four 127.0.0.1 "$TP"
+	c4=$LAST_PID
+	start_prog c5 tcpclient -t 30 -m five 127.0.0.1 "$TP"
+	expect_soon "clients 4 and 5 in SYN-SENT" 5 test "$(ss_count "( dport = :$TP )" SYN-SENT)" -eq 2
+	ev ss -tan "( sport = :$TP or dport = :$TP )"
+	expect "the listener full: 2 waiting, backlog 1" ev_has "^LISTEN +2 +1 "
+	expect "clients 2 and 3 ESTABLISHED" ev_has_all "^ESTAB .*:$p2 +[0-9.]+:$TP" "^ESTAB .*:$p3 +[0-9.]+:$TP"
+	expect_soon "client 4 to give up after -t 3" 6 gone "$c4"
+	out_lines c4 'no SYN-ACK'
+	expect "client 4's message: still SYN-SENT" file_has "$KIT_WORK/c4.out" 'no SYN-ACK within 3 s: still SYN-SENT'
+	after=$(counter TcpExtListenOverflows)
+	ev nstat -saz TcpExtListenOverflows TcpExtListenDrops
+	expect "ListenOverflows to go up (from $before to $after)" test "$after" -gt "$before"
+	local gap='' seen
+	if cap_end; then
+		gap=$(cap_gap_ms)
+		expect "a SYN from port $BP" cap_is 1 "\.$BP > .*Flags \[S\],"
+		expect "no answer, but the SYN again" cap_is 2 "\.$BP > .*Flags \[S\],"
+		expect "the retry about 1 s later (${gap:-?} ms)" test "${gap:-0}" -ge 800 -a "${gap:-0}" -le 1500
+	fi
+	say "client 1 finishes; the queue drains:"
+	t0=$(now_ms)
+	echo first >&5
+	expect_soon "client 5 to get through and be served" 10 replied c5
+	out_lines c5 'connected:|reply:'
+	seen="with tcpserver1 -l 1 busy with client 1, clients 2 and 3 were ESTABLISHED in the queue (LISTEN 2 1); clients 4 and 5 stayed SYN-SENT, their SYNs dropped (ListenOverflows $before -> $after)"
+	[ -z "$gap" ] || seen+=" and retried after $(secs "$gap") s"
+	verdict "$seen; client 4 gave up with -t 3; client 5 got through $(secs $(($(now_ms) - t0))) s after client 1 finished"
+}
+
+exp_T11() {
+	local t0 t1 t2
+	hold_first || { give_up "tcpserver1 to accept client 1"; return; }
+	t0=$(now_ms)
+	start_prog c2 tcpclient -t 30 -m two 127.0.0.1 "$TP"
+	expect_soon "client 2 to connect" 5 connected c2
+	out_lines c2 'connected:'
+	sleep 1.5 # client 1 keeps the server busy for a while
+	expect "client 2 not served while client 1 is" not replied c2
+	say "1.5 s later client 2 still waits; client 1 sends its line:"
+	t1=$(now_ms)
+	echo first >&5
+	expect_soon "client 2 to be served once client 1 is done" 5 replied c2
+	t2=$(now_ms)
+	out_lines c2 'reply:'
+	out_lines tcpserver1 'accept\(fd 3\) =|close\(fd'
+	verdict "client 2 waited $(secs $((t2 - t0))) s for its reply, and got it $(secs $((t2 - t1))) s after client 1 was done: one client at a time"
+}
+
+# two_held PROG: PROG and two clients -w, both answered and still connected;
+# sets T_FAST (ms for client 2's answer while client 1 stays).
+two_held() {
+	srv "$1" "$TP" || return 1
+	with_input c1
+	start_prog c1 tcpclient -t 5 -w -m one 127.0.0.1 "$TP"
+	feed_open c1 5
+	wait_until 5 file_has "$KIT_WORK/c1.out" 'Press Enter' 2>/dev/null || return 1
+	local t0
+	t0=$(now_ms)
+	with_input c2
+	start_prog c2 tcpclient -t 5 -w -m two 127.0.0.1 "$TP"
+	feed_open c2 6
+	wait_until 5 file_has "$KIT_WORK/c2.out" 'Press Enter' 2>/dev/null || return 1
+	T_FAST=$(($(now_ms) - t0))
+	out_lines c2 'reply:'
+}
+
+exp_T12() {
+	local spid kids
+	two_held multi || { give_up "multi to answer two clients"; return; }
+	spid=$SERVER_PID
+	expect "client 2 answered at once (took $(secs "$T_FAST") s) while client 1 stays" test "$T_FAST" -lt 2000
+	out_lines multi 'child pid'
+	ev ps -o pid,ppid,stat,args --ppid "$spid"
+	kids=$(pgrep -P "$spid" | wc -l)
+	expect "2 child processes (found $kids)" test "$kids" -eq 2
+	ev ss -tnp "( sport = :$TP )"
+	expect "each connection owned by its own process" \
+		test "$(grep -oE 'pid=[0-9]+' <<<"$EV" | sort -u | wc -l)" -eq 2
+	say "both clients press Enter:"
+	press 5
+	press 6
+	expect_soon "both children to be reaped" 5 file_count "$SERVER_OUT" 'exited with status 0 \(reaped by waitpid\)' 2
+	out_lines multi 'reaped'
+	ev ps -o pid,ppid,stat,args --ppid "$spid"
+	expect "no child left, not even <defunct>" test -z "$(pgrep -P "$spid")"
+	verdict "multi served 2 clients at once (client 2 answered in $(secs "$T_FAST") s), each by its own child process; both children were reaped when their clients left"
+}
+
+exp_T13() {
+	local spid
+	two_held tcpserver3 || { give_up "tcpserver3 to answer two clients"; return; }
+	spid=$SERVER_PID
+	expect "client 2 answered at once (took $(secs "$T_FAST") s) while client 1 stays" test "$T_FAST" -lt 2000
+	out_lines tcpserver3 'accept\(fd 3\) ='
+	ev lsof -n -P -a -p "$spid" -i TCP
+	expect "one process with fds 3 (LISTEN), 4 and 5 (clients)" \
+		ev_has_all " 3u .*\(LISTEN\)" " 4u .*\(ESTABLISHED\)" " 5u .*\(ESTABLISHED\)"
+	ev ps -o pid,ppid,args --ppid "$spid"
+	expect "no child process" test -z "$(pgrep -P "$spid")"
+	press 5
+	press 6
+	expect_soon "the server to see both clients leave" 5 file_has "$SERVER_OUT" '\(0 clients now\)'
+	verdict "tcpserver3 served 2 clients at once (client 2 answered in $(secs "$T_FAST") s) in one process, pid $spid: fds 4 and 5 beside the listening fd 3, no child"
+}
+
+exp_T14() {
+	srv tcpserver2 "$TP" || { give_up "tcpserver2 to start"; return; }
+	out_lines tcpserver2 'candidate|listen\('
+	ev ss -tln "sport = :$TP"
+	expect "one listening socket on *:$TP" ev_has "^LISTEN .* \*:$TP "
+	run_prog v4 5 tcpclient -t 2 -m four 127.0.0.1 "$TP"
+	out_lines v4 'connected:|reply:'
+	expect "an IPv4 client served (exit $FG_RC)" test "$FG_RC" = 0
+	run_prog v6 5 tcpclient -t 2 -m six ::1 "$TP"
+	out_lines v6 'connected:|reply:'
+	expect "an IPv6 client served (exit $FG_RC)" test "$FG_RC" = 0
+	out_lines tcpserver2 'accept\(fd 3\) ='
+	expect "the IPv4 client seen as ::ffff:127.0.0.1" file_has "$SERVER_OUT" 'client \[::ffff:127\.0\.0\.1\]'
+	expect "the IPv6 client seen as ::1" file_has "$SERVER_OUT" 'client \[::1\]'
+	verdict "one IPv6 socket (*:$TP, from getaddrinfo) served 127.0.0.1 (seen as ::ffff:127.0.0.1) and ::1"
+}

@@ -1,0 +1,324 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2154 # $output is set by observe
+# The walkthrough's 25 observations, one test each, named by its id. Each
+# runs the very experiment scripts/tour narrates (scripts/experiments.sh:
+# one definition of each), which checks the observation itself (states in
+# ss, fds in lsof, packets in a capture, timings) and ends SEEN or NOT SEEN;
+# the test then asserts a few lines of the evidence, so that it fails if
+# the evidence changes.
+# As root every experiment runs in a network namespace of its own: the
+# walkthrough's ports, and captures that hold only its own packets. As a
+# normal user it runs on this machine's loopback with free ports and no
+# capture: U2, T1 and T3 then rest on the kernel's counters and states
+# alone, and U7 and U11 (they need an en0, made by scripts/netlab) skip.
+
+load helper
+bats_require_minimum_version 1.5.0
+# shellcheck source=scripts/experiments.sh
+source "$KIT_ROOT/scripts/experiments.sh"
+
+teardown() { exp_cleanup; }
+
+# observe ID: run experiment ID; $output is what it printed (bats shows it
+# if the test fails). Skips if the experiment was skipped, fails unless SEEN.
+observe() {
+	local rc=0 out="$BATS_TEST_TMPDIR/$1.txt"
+	exp_run "$1" >"$out" 2>&1 || rc=$?
+	output=$(cat "$out")
+	printf '%s\n' "$output"
+	[ "$rc" -ne 2 ] || skip "$(sed -n 's/^SKIPPED: //p' "$out")"
+	[ "$rc" -eq 0 ]
+	grep -q '^SEEN: ' "$out"
+}
+# has REGEX: a line of the output matches
+has() {
+	grep -qE -- "$1" <<<"$output" || {
+		echo "no line of the output matches: $1" >&2
+		return 1
+	}
+}
+# first REGEX-A REGEX-B: a line matching A comes before any matching B
+first() {
+	local a b
+	a=$(grep -nE -- "$1" <<<"$output" | head -1 | cut -d: -f1)
+	b=$(grep -nE -- "$2" <<<"$output" | head -1 | cut -d: -f1)
+	if [ -z "$a" ] || [ -z "$b" ] || [ "$a" -ge "$b" ]; then
+		echo "expected a line matching '$1' (line ${a:-none}) before one matching '$2' (line ${b:-none})" >&2
+		return 1
+	fi
+}
+captured() { exp_can_capture; }
+isolated() { can_netns; }
+
+@test "U1: no port until the first sendto; the kernel-chosen port after it" {
+	observe U1
+	has '^udpclient +[0-9]+ .* 3u +sock .* protocol: UDP$'
+	has '^udpclient +[0-9]+ .* 3u +IPv4 .* UDP \*:[0-9]+ *$'
+	has '^UNCONN .* 0\.0\.0\.0:[0-9]+ .*udpclient'
+	has '^SEEN: .*bound it to \*:[0-9]+, a port the kernel chose'
+}
+
+@test "U2: a datagram leaves with no server: ICMP port unreachable; the client waits" {
+	observe U2
+	has 'udpclient: no reply from 127\.0\.0\.1:[0-9]+ within 2 s'
+	has '^UdpNoPorts +[1-9]'
+	if captured; then
+		has '^ +0\.000 +\|-+ UDP 5 bytes -+>\|$'
+		has '^ +0\.0[0-9]{2} +\|<-+ ICMP port unreachable -+\|$'
+		has '^SEEN: .*captured, and the kernel.s ICMP port unreachable'
+	fi
+	if isolated; then has '^SEEN: .*Udp NoPorts 0 -> 1$'; fi
+}
+
+@test "U3: an explicitly bound client (-b 22222) shows its port before sending" {
+	observe U3
+	has 'udpclient: step: next: sendto'
+	has '^udpclient +[0-9]+ .* 3u +IPv4 .* UDP \*:[0-9]+ *$'
+	has '^UNCONN .*0\.0\.0\.0:[0-9]+ '
+	if isolated; then has 'UDP \*:22222'; fi
+}
+
+@test "U4: the server socket shows as bound only after bind" {
+	observe U4
+	has '^udpserver +[0-9]+ .* 3u +sock .* protocol: UDP$'
+	has '^udpserver +[0-9]+ .* 3u +IPv4 .* UDP \*:[0-9]+ *$'
+	has '^UNCONN .*0\.0\.0\.0:[0-9]+ '
+}
+
+@test "U5: with -w, the client's socket shows no association with the server" {
+	observe U5
+	has 'Press Enter to close it'
+	has '^UNCONN +0 +0 +0\.0\.0\.0:[0-9]+ +0\.0\.0\.0:\*'
+	has '^udp +0 +0 0\.0\.0\.0:[0-9]+ +0\.0\.0\.0:\*'
+	has '^udpclient .* UDP \*:[0-9]+ *$'
+}
+
+@test "U6: while one client hangs in -w, the server serves another at once" {
+	observe U6
+	has 'udpclient: recvfrom\(fd 3\) = 6 bytes from .*"second" \(same as sent\)'
+	has 'udpserver: recvfrom\(fd 3\) = 5 bytes from .*"first"'
+	has 'udpserver: recvfrom\(fd 3\) = 6 bytes from .*"second"'
+}
+
+@test "U7: server on all interfaces: a client sending to en0's address is answered" {
+	observe U7
+	has '^en0.* UP +192\.0\.2\.1/24'
+	has '^UNCONN .* 0\.0\.0\.0:12122 '
+	has 'udpclient: recvfrom\(fd 3\) = 5 bytes from 192\.0\.2\.1:12122: "hello" \(same as sent\)'
+	has 'udpserver: recvfrom\(fd 3\) = 5 bytes from 192\.0\.2\.1:[0-9]+'
+}
+
+@test "U8: server bound to a specific address: a client sending there is answered" {
+	observe U8
+	has '^UNCONN .* (192\.0\.2\.1|127\.0\.0\.2):[0-9]+ '
+	has 'udpclient: recvfrom\(fd 3\) = 5 bytes from (192\.0\.2\.1|127\.0\.0\.2):[0-9]+: "hello" \(same as sent\)'
+}
+
+@test "U9: server bound to a specific address, client sending to localhost: lost" {
+	observe U9
+	has '^UNCONN .* (192\.0\.2\.1|127\.0\.0\.2):[0-9]+ '
+	has 'udpclient: sendto\(fd 3, 5 bytes, 127\.0\.0\.1:[0-9]+\) ok'
+	has 'udpclient: no reply from 127\.0\.0\.1:[0-9]+ within 2 s'
+	if captured; then has '\|<-+ ICMP port unreachable -+\|'; fi
+}
+
+@test "U10: client bound to a specific address and port: works" {
+	observe U10
+	has 'udpclient: bind\(fd 3, (192\.0\.2\.1|127\.0\.0\.2):[0-9]+\) ok'
+	has 'udpserver: recvfrom\(fd 3\) = 5 bytes from (192\.0\.2\.1|127\.0\.0\.2):[0-9]+: "hello"'
+}
+
+@test "U11: client bound to localhost, server bound to en0's address: works" {
+	observe U11
+	has '^UNCONN .* 192\.0\.2\.1:12122 '
+	has 'udpclient: recvfrom\(fd 3\) = 5 bytes from 192\.0\.2\.1:12122: "hello" \(same as sent\)'
+	has 'udpserver: recvfrom\(fd 3\) = 5 bytes from 127\.0\.0\.1:22222: "hello"'
+}
+
+@test "T1: no server: 'Connection refused'; the SYN is answered by RST" {
+	observe T1
+	has 'tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused$'
+	has '^TcpOutRsts +[1-9]'
+	if captured; then
+		has '^ +0\.000 +\|-+ SYN -+>\|$'
+		has '^ +0\.0[0-9]{2} +\|<-+ RST-ACK -+\|$'
+		has '^2 packets, 2 endpoints$'
+	fi
+}
+
+@test "T2: a server shows as LISTEN only after listen()" {
+	observe T2
+	has 'tcpserver1: step: next: listen\(fd 3, 5\)'
+	has '^tcpserver +[0-9]+ .* 3u +sock .* protocol: TCP$'
+	has '^LISTEN +0 +5 +0\.0\.0\.0:[0-9]+ '
+	has '^tcpserver +[0-9]+ .* 3u +IPv4 .* TCP \*:[0-9]+ \(LISTEN\)$'
+}
+
+@test "T3: the three-way handshake completes inside connect, before any data" {
+	observe T3
+	has 'tcpclient: step: next: send\(fd 3, 6 bytes\)'
+	[ "$(grep -cE '^ESTAB +0 +0 ' <<<"$output")" -eq 2 ]
+	has '^segs_out:2$'
+	has '^segs_in:1$'
+	if captured; then
+		has '^# 0 packets captured so far$'
+		has '\|-+ SYN -+>\|$'
+		has '\|<-+ SYN-ACK -+\|$'
+		has '\|-+ ACK -+>\|$'
+		has '^3 packets, 2 endpoints$'
+	fi
+}
+
+@test "T4: after accept: the listening fd, the connected fd, and the client's" {
+	observe T4
+	has 'tcpserver1: accept\(fd 3\) = fd 4: '
+	has '^tcpserver +[0-9]+ .* 3u .*TCP \*:[0-9]+ \(LISTEN\)$'
+	has '^tcpserver +[0-9]+ .* 4u .*TCP 127\.0\.0\.1:[0-9]+->127\.0\.0\.1:[0-9]+ \(ESTABLISHED\)$'
+	has '^tcpclient +[0-9]+ .* 3u .*TCP 127\.0\.0\.1:[0-9]+->127\.0\.0\.1:[0-9]+ \(ESTABLISHED\)$'
+}
+
+@test "T5: the server closes after its reply: FIN_WAIT_2 and CLOSE_WAIT" {
+	observe T5
+	has '^FIN-WAIT-2 +0 +0 +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:[0-9]+ *$'
+	has '^CLOSE-WAIT .*users:\(\("tcpclient"'
+	has '^tcp +0 +0 .* FIN_WAIT2 *$'
+	has '^tcp +0 +0 .* CLOSE_WAIT *$'
+	has '^tcpclient .*\(CLOSE_WAIT\)$'
+	has '^TIME-WAIT '
+}
+
+@test "T6: after the client closes only the listener is left (and TIME_WAIT)" {
+	observe T6
+	has '^LISTEN .*users:\(\("tcpserver1"'
+	has '^TIME-WAIT +0 +0 +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:[0-9]+ *$'
+	has '^tcpserver +[0-9]+ .*\(LISTEN\)$'
+	has 'tcpserver1: bind\(fd 3, \*:[0-9]+\): Address already in use'
+}
+
+@test "T7: kill the server with a client connected: 'Address already in use'; -r" {
+	observe T7
+	[ "$(grep -c '^FIN-WAIT-2 ' <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^tcpserver1: bind(fd 3, \*:[0-9]*): Address already in use' <<<"$output")" -eq 3 ]
+	has '^\$ \./tcpserver1 -r( -p [0-9]+)?$'
+	has 'tcpserver1: listen\(fd 3, 5\) ok'
+	has 'tcpclient: reply: 5 bytes, the same as we sent'
+}
+
+@test "T8: telnet, nc and bash /dev/tcp work as clients of our servers" {
+	observe T8
+	has '^hello bash$'
+	has 'tcpserver1: recv\(fd 4\) = 11 bytes from .*"hello bash\\n"'
+	if command -v nc >/dev/null; then has '^hello nc$'; fi
+	if command -v telnet >/dev/null; then has '^Connection closed by foreign host\.$'; fi
+	has '^SEEN: bash /dev/tcp got its echo'
+}
+
+@test "T9: listen(1): a second client is ESTABLISHED though never accepted" {
+	observe T9
+	has '^LISTEN +1 +1 '
+	# client 2's server end: its 4 bytes waiting, no process
+	has '^ESTAB +4 +0 +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:[0-9]+ *$'
+	[ "$(grep -cE '^tcpserver +[0-9]+ ' <<<"$output")" -eq 2 ] # fd 3 and client 1's fd 4
+	[ "$(grep -cE '^tcpclient +[0-9]+ ' <<<"$output")" -eq 2 ]
+	has 'tcpserver1: recv\(fd 4\) = 4 bytes from .*"two\\n"'
+}
+
+@test "T10: beyond the queue: further clients hang in SYN-SENT (Linux)" {
+	observe T10
+	has '^LISTEN +2 +1 '
+	[ "$(grep -cE '^SYN-SENT ' <<<"$output")" -eq 2 ]
+	has 'no SYN-ACK within 3 s: still SYN-SENT'
+	has '^TcpExtListenOverflows +[1-9]'
+	has '^TcpExtListenDrops +[1-9]'
+	if captured; then
+		has '^ +0\.000 +\|-+ SYN -+>\|$'
+		has '^ +(0\.[89]|1\.[0-4])[0-9]{2} +\|-+ SYN -+>\|$'
+	fi
+	has 'tcpclient: reply: 5 bytes, the same as we sent'
+}
+
+@test "T11: tcpserver1 serves one client at a time" {
+	observe T11
+	has '^# 1\.5 s later client 2 still waits'
+	has '^SEEN: client 2 waited (1\.[5-9][0-9]|[2-9]\.[0-9]{2}) s for its reply'
+	# the server closed client 1 before it accepted client 2
+	local p2
+	p2=$(sed -nE 's/^tcpclient: connected: fd 3 is [0-9.]+:([0-9]+) .*/\1/p' <<<"$output")
+	first 'tcpserver1: close\(fd 4\)' "tcpserver1: accept\\(fd 3\\) = fd 4: .* <- 127\\.0\\.0\\.1:$p2 "
+}
+
+@test "T12: multi serves clients at once, one process each, and reaps them" {
+	observe T12
+	has 'multi: accept\(fd 3\) = fd 4: .*\(2 children now\)'
+	[ "$(grep -cE '^ESTAB .*users:\(\("multi",pid=[0-9]+,fd=4\)\)' <<<"$output")" -eq 2 ]
+	[ "$(grep -cE 'multi: child [0-9]+ exited with status 0 \(reaped by waitpid\)' <<<"$output")" -eq 2 ]
+}
+
+@test "T13: tcpserver3 serves clients at once in one process" {
+	observe T13
+	has 'tcpserver3: accept\(fd 3\) = fd 5: .*\(2 clients now\)'
+	has '^tcpserver +[0-9]+ .* 4u .*\(ESTABLISHED\)$'
+	has '^tcpserver +[0-9]+ .* 5u .*\(ESTABLISHED\)$'
+}
+
+@test "T14: tcpserver2 serves IPv4 and IPv6 clients (getaddrinfo, dual stack)" {
+	observe T14
+	has 'getaddrinfo candidate 2: AF_INET6 address :: '
+	has '^LISTEN .* \*:[0-9]+ +\*:\*'
+	has 'AF_INET6 client \[::ffff:127\.0\.0\.1\]:[0-9]+'
+	has 'AF_INET6 client \[::1\]:[0-9]+$'
+}
+
+# --- scripts/tour, which runs the same experiments --------------------------
+
+TOUR="$KIT_ROOT/scripts/tour"
+
+@test "tour -h lists the 25 steps; a bad option or step is a usage error (exit 2)" {
+	run --separate-stderr "$TOUR" -h
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+) +[a-z]' <<<"$output")" -eq 25 ]
+	run --separate-stderr "$TOUR" -x
+	[ "$status" -eq 2 ]
+	one_stderr_line '^tour: unknown option -x'
+	run --separate-stderr "$TOUR" U12
+	[ "$status" -eq 2 ]
+	one_stderr_line "^tour: no step 'U12'"
+}
+
+@test "tour says to run make when a program is not built (exit 1)" {
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	KIT_BIN="$BATS_TEST_TMPDIR/empty" run --separate-stderr "$TOUR" T1
+	[ "$status" -eq 1 ]
+	one_stderr_line 'is not built: run make first'
+}
+
+@test "tour T1 U4 -l: lecture words, the steps in that order, a summary; nothing left behind" {
+	local tmp="$BATS_TEST_TMPDIR/tmp"
+	mkdir "$tmp"
+	# stdin is not a terminal: lecture mode does not wait
+	TMPDIR=$tmp run --separate-stderr "$TOUR" -l t1 U4 </dev/null
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "== T1: $(exp_title T1)" ]
+	[[ "$output" == *"   TCP asks first."* ]]
+	first '^== T1: ' '^== U4: '
+	[ "${lines[${#lines[@]} - 1]}" = "tour: 2 steps: 2 seen, 0 not seen, 0 skipped (${output##*skipped (}" ]
+	[ -z "$(ls -A "$tmp")" ]
+}
+
+@test "tour stopped in the middle of a step (TERM) stops its programs and removes its namespace and files" {
+	local tmp="$BATS_TEST_TMPDIR/tmp" pid kids k
+	mkdir "$tmp"
+	TMPDIR=$tmp start_bg tour "$TOUR" T10
+	pid=$LAST_PID
+	# in T10, while client 4 hangs in SYN-SENT
+	wait_until 10 file_has "$BATS_TEST_TMPDIR/tour.out" 'tcpclient -b [0-9]+ -t 3'
+	kids=$(pgrep -P "$pid")
+	[ -n "$kids" ]
+	kill -TERM "$pid"
+	wait_until 5 gone "$pid"
+	file_has "$BATS_TEST_TMPDIR/tour.out" 'tour: interrupted'
+	for k in $kids; do wait_until 5 gone "$k"; done
+	[ -z "$(ls -A "$tmp")" ]
+	not grep -q "^tour-$pid-" <(ip netns list 2>/dev/null)
+}
