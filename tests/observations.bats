@@ -293,6 +293,13 @@ TOUR="$KIT_ROOT/scripts/tour"
 	one_stderr_line 'is not built: run make first'
 }
 
+@test "tour on macOS (stubbed uname): says it needs Linux and points to the README walkthrough" {
+	PATH="$BATS_TEST_DIRNAME/stubs/macos:$PATH" run --separate-stderr "$TOUR" T1
+	[ "$status" -eq 1 ]
+	one_stderr_line '^tour: runs on Linux only .*on macOS, follow the walkthrough in README.md'
+	[ -z "$output" ]
+}
+
 @test "tour T1 U4 -l: lecture words, the steps in that order, a summary; nothing left behind" {
 	local tmp="$BATS_TEST_TMPDIR/tmp"
 	mkdir "$tmp"
