@@ -849,7 +849,7 @@ exp_T6() {
 	port_arg tcpserver1 "$TP"
 	run_prog again 5 tcpserver1 "${PA[@]}"
 	out_lines again 'bind\('
-	expect "a restart to fail while TIME-WAIT lasts (exit $FG_RC)" file_has "$KIT_WORK/again.out" 'Address already in use'
+	expect "a restart to fail while TIME-WAIT lasts (exit $FG_RC)" file_has "$KIT_WORK/again.out" "$E_ADDRINUSE"
 	verdict "after the client closed, ss shows the LISTEN socket (tcpserver1's) and the server's end in TIME-WAIT with no owner; lsof shows the listener only. That TIME-WAIT keeps a restarted tcpserver1 off the port (Address already in use) for 60 s: see T7"
 }
 
@@ -878,10 +878,10 @@ exp_T7() {
 	port_arg tcpserver1 "$TP"
 	run_prog new1 5 tcpserver1 "${PA[@]}"
 	out_lines new1 'bind\('
-	expect "a new server without -r: Address already in use" file_has "$KIT_WORK/new1.out" 'Address already in use'
+	expect "a new server without -r: Address already in use" file_has "$KIT_WORK/new1.out" "$E_ADDRINUSE"
 	run_prog new2 5 tcpserver1 -r "${PA[@]}"
 	out_lines new2 'bind\('
-	expect "a new server with -r: still Address already in use (the old one had no -r)" file_has "$KIT_WORK/new2.out" 'Address already in use'
+	expect "a new server with -r: still Address already in use (the old one had no -r)" file_has "$KIT_WORK/new2.out" "$E_ADDRINUSE"
 
 	exp_net_new || { give_up "a fresh place for part 2"; return; }
 	say "2. again, with -r on the old server too:"
@@ -889,7 +889,7 @@ exp_T7() {
 	port_arg tcpserver1 "$TP"
 	run_prog new3 5 tcpserver1 "${PA[@]}"
 	out_lines new3 'bind\('
-	expect "a new server without -r: Address already in use" file_has "$KIT_WORK/new3.out" 'Address already in use'
+	expect "a new server without -r: Address already in use" file_has "$KIT_WORK/new3.out" "$E_ADDRINUSE"
 	srv tcpserver1 "$TP" -r || EXP_MISSED+=("a new server with -r to start")
 	out_lines "$SERVER_OUT" 'listen\('
 	run_prog back 5 tcpclient -t 2 -m back 127.0.0.1 "$TP"

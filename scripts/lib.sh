@@ -13,6 +13,14 @@ KIT_ROOT=${KIT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BIN=${KIT_BIN:-$KIT_ROOT}
 KIT_PIDS=()
 
+# What strerror() says differs between C libraries: glibc writes "Address
+# already in use", musl "Address in use". Match the meaning, not one
+# library's words (ERE).
+# shellcheck disable=SC2034 # for the sourcing scripts and tests
+E_ADDRINUSE='Address (already )?in use'
+# shellcheck disable=SC2034
+E_ADDRNOTAVAIL='(Cannot assign requested address|Address not available)'
+
 # in_ns CMD...: run CMD in $KIT_NS if set, else here.
 in_ns() {
 	if [ -n "${KIT_NS:-}" ]; then

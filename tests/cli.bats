@@ -128,7 +128,7 @@ help_ok() {
 @test "servers: an address that is not this machine's is EADDRNOTAVAIL, exit 1, nothing bound" {
 	port=$(free_port)
 	for p in $SERVERS; do
-		expect 1 "Cannot assign requested address" "$p" -a 203.0.113.7 -p "$port"
+		expect 1 "$E_ADDRNOTAVAIL" "$p" -a 203.0.113.7 -p "$port"
 		not port_in_use tcp "$port"
 		not port_in_use udp "$port"
 	done
@@ -136,8 +136,8 @@ help_ok() {
 
 @test "clients: -b with an address that is not this machine's is EADDRNOTAVAIL, exit 1" {
 	port=$(free_port)
-	expect 1 "bind.*Cannot assign requested address" udpclient -b 203.0.113.7:"$port" -m x -t 1
-	expect 1 "bind.*Cannot assign requested address" tcpclient -b 203.0.113.7:"$port" -m x -t 1
+	expect 1 "bind.*$E_ADDRNOTAVAIL" udpclient -b 203.0.113.7:"$port" -m x -t 1
+	expect 1 "bind.*$E_ADDRNOTAVAIL" tcpclient -b 203.0.113.7:"$port" -m x -t 1
 }
 
 @test "servers: a port already in use is one line, exit 1, and the first server keeps it" {
@@ -145,7 +145,7 @@ help_ok() {
 	start_server tcpserver3 "$tport"
 	first=$SERVER_PID
 	for p in tcpserver1 tcpserver2 tcpserver3 multi; do
-		expect 1 "Address already in use" "$p" -p "$tport"
+		expect 1 "$E_ADDRINUSE" "$p" -p "$tport"
 	done
 	# nothing else holds the port: one LISTEN socket, the first server's
 	alive "$first"
@@ -153,17 +153,17 @@ help_ok() {
 	ss -Htlnp "( sport = :$tport )" | grep -q "pid=$first,"
 	uport=$(free_port udp)
 	start_server udpserver "$uport"
-	expect 1 "Address already in use" udpserver -p "$uport"
+	expect 1 "$E_ADDRINUSE" udpserver -p "$uport"
 	[ "$(ss -Huanp "( sport = :$uport )" | wc -l)" -eq 1 ]
 }
 
 @test "clients: -b on a port already in use is one line, exit 1" {
 	uport=$(free_port udp)
 	start_server udpserver "$uport"
-	expect 1 "bind.*Address already in use" udpclient -b "$uport" -m x -t 1 127.0.0.1 "$uport"
+	expect 1 "bind.*$E_ADDRINUSE" udpclient -b "$uport" -m x -t 1 127.0.0.1 "$uport"
 	tport=$(free_port)
 	start_server tcpserver3 "$tport"
-	expect 1 "bind.*Address already in use" tcpclient -b "$tport" -m x -t 1 127.0.0.1 "$tport"
+	expect 1 "bind.*$E_ADDRINUSE" tcpclient -b "$tport" -m x -t 1 127.0.0.1 "$tport"
 }
 
 @test "every program compiles alone with cc, without warnings" {

@@ -192,13 +192,13 @@ isolated() { can_netns; }
 	has '^LISTEN .*users:\(\("tcpserver1"'
 	has '^TIME-WAIT +0 +0 +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:[0-9]+ *$'
 	has '^tcpserver +[0-9]+ .*\(LISTEN\)$'
-	has 'tcpserver1: bind\(fd 3, \*:[0-9]+\): Address already in use'
+	has "tcpserver1: bind\\(fd 3, \\*:[0-9]+\\): $E_ADDRINUSE"
 }
 
 @test "T7: kill the server with a client connected: 'Address already in use'; -r" {
 	observe T7
 	[ "$(grep -c '^FIN-WAIT-2 ' <<<"$output")" -eq 2 ]
-	[ "$(grep -c '^tcpserver1: bind(fd 3, \*:[0-9]*): Address already in use' <<<"$output")" -eq 3 ]
+	[ "$(grep -cE "^tcpserver1: bind\\(fd 3, \\*:[0-9]+\\): $E_ADDRINUSE" <<<"$output")" -eq 3 ]
 	has '^\$ \./tcpserver1 -r( -p [0-9]+)?$'
 	has 'tcpserver1: listen\(fd 3, 5\) ok'
 	has 'tcpclient: reply: 5 bytes, the same as we sent'

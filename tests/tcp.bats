@@ -215,7 +215,7 @@ while True:
 	wait_until 5 gone "$first"
 	run --separate-stderr timeout 5 "$BIN/tcpserver1" -p "$port" # without -r
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"Address already in use"* ]]
+	[[ "$stderr" =~ $E_ADDRINUSE ]]
 	start_server tcpserver1 "$port" -r
 	exec 6>&-
 	run prog tcpclient -t 5 -m back 127.0.0.1 "$port"
