@@ -387,8 +387,8 @@ static void release_barrier(void)
             start_round(&conns[i], &pfd[i]);
 }
 
-/* Runs rr or conn mode; returns the measured seconds. */
-static double run_tcp(uint64_t deadline)
+/* One connection record and one pollfd per concurrent client. */
+static void alloc_conns(void)
 {
     conns = calloc(nconn, sizeof *conns);
     pfd = calloc(nconn, sizeof *pfd);
@@ -396,6 +396,12 @@ static double run_tcp(uint64_t deadline)
         perror("calloc");
         exit(1);
     }
+}
+
+/* Runs rr or conn mode; returns the measured seconds. */
+static double run_tcp(uint64_t deadline)
+{
+    alloc_conns();
     for (unsigned i = 0; i < nconn; i++) {
         conns[i].id = i;
         conns[i].fd = pfd[i].fd = -1;
@@ -561,12 +567,7 @@ static void udp_next(struct conn *c, struct pollfd *p)
 
 static double run_udp(uint64_t deadline)
 {
-    conns = calloc(nconn, sizeof *conns);
-    pfd = calloc(nconn, sizeof *pfd);
-    if (!conns || !pfd) {
-        perror("calloc");
-        exit(1);
-    }
+    alloc_conns();
     active = nconn;
     for (unsigned i = 0; i < nconn; i++) {
         struct conn *c = &conns[i];

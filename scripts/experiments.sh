@@ -335,6 +335,16 @@ start_prog() {
 	start_bg "$name" "$BIN/$prog" "$@"
 }
 
+# start_stepping NAME PROG [ARGS...]: start_prog in step mode (-S), its
+# pauses answered by `press 5` (Enter on fd 5). Sets LAST_PID.
+start_stepping() {
+	local name=$1 prog=$2
+	shift 2
+	with_input "$name"
+	start_prog "$name" "$prog" -S "$@"
+	feed_open "$name" 5
+}
+
 # run_prog NAME SECONDS PROG [ARGS...]: show and run a program, wait at most
 # SECONDS for it to end. Sets FG_RC (124: still running) and FG_MS, the
 # milliseconds it ran.
@@ -377,6 +387,8 @@ in_range() {
 # Things ss shows, as checks (where the programs run).
 ss_udp_pid() { kss -Huanp | grep -q "pid=$1,"; }
 ss_count() { kss -Htan "$1" | grep -c "^$2 " || true; } # ss_count FILTER STATE
+# ss_count_is FILTER STATE N: a predicate, so expect_soon counts anew each time
+ss_count_is() { [ "$(ss_count "$1" "$2")" -eq "$3" ]; }
 
 # --- packet captures -----------------------------------------------------------
 
@@ -437,10 +449,8 @@ cap_gap_ms() {
 exp_U1() {
 	local pid cport
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
-	with_input client
-	start_prog client udpclient -S -t 5 -m hello 127.0.0.1 "$UP"
+	start_stepping client udpclient -t 5 -m hello 127.0.0.1 "$UP"
 	pid=$LAST_PID
-	feed_open client 5
 	at_pause client 1 && press 5 # socket()
 	at_pause client 2 || { give_up "udpclient -S to pause before sendto()"; return; }
 	out_lines client 'socket\(.*= fd|step: next: sendto'
@@ -497,10 +507,8 @@ exp_U2() {
 exp_U3() {
 	local pid
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
-	with_input client
-	start_prog client udpclient -S -b "$BP" -t 5 -m hello 127.0.0.1 "$UP"
+	start_stepping client udpclient -b "$BP" -t 5 -m hello 127.0.0.1 "$UP"
 	pid=$LAST_PID
-	feed_open client 5
 	at_pause client 1 && press 5 # socket()
 	at_pause client 2 && press 5 # bind()
 	at_pause client 3 || { give_up "udpclient -S to pause before sendto()"; return; }
@@ -519,11 +527,9 @@ exp_U3() {
 
 exp_U4() {
 	local pid
-	with_input server
 	port_arg udpserver "$UP"
-	start_prog server udpserver -S "${PA[@]}"
+	start_stepping server udpserver "${PA[@]}"
 	pid=$LAST_PID
-	feed_open server 5
 	at_pause server 1 && press 5 # socket()
 	at_pause server 2 || { give_up "udpserver -S to pause before bind()"; return; }
 	out_lines server 'socket\(|step: next: bind'
@@ -701,11 +707,9 @@ exp_T1() {
 
 exp_T2() {
 	local pid
-	with_input server
 	port_arg tcpserver1 "$TP"
-	start_prog server tcpserver1 -S "${PA[@]}"
+	start_stepping server tcpserver1 "${PA[@]}"
 	pid=$LAST_PID
-	feed_open server 5
 	at_pause server 1 && press 5 # socket()
 	at_pause server 2 && press 5 # bind()
 	at_pause server 3 || { give_up "tcpserver1 -S to pause before listen()"; return; }
@@ -729,10 +733,8 @@ exp_T3() {
 	local pid cport
 	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
 	cap_start t3 tcp "$TP" 3
-	with_input client
-	start_prog client tcpclient -S -t 5 -m hello 127.0.0.1 "$TP"
+	start_stepping client tcpclient -t 5 -m hello 127.0.0.1 "$TP"
 	pid=$LAST_PID
-	feed_open client 5
 	at_pause client 1 && press 5 # socket()
 	at_pause client 2 || { give_up "tcpclient -S to pause before connect()"; return; }
 	out_lines client 'step: next: connect'
@@ -984,7 +986,7 @@ exp_T10() {
 	start_prog c4 tcpclient -b "$BP" -t 3 -m four 127.0.0.1 "$TP"
 	c4=$LAST_PID
 	start_prog c5 tcpclient -t 30 -m five 127.0.0.1 "$TP"
-	expect_soon "clients 4 and 5 in SYN-SENT" 5 test "$(ss_count "( dport = :$TP )" SYN-SENT)" -eq 2
+	expect_soon "clients 4 and 5 in SYN-SENT" 5 ss_count_is "( dport = :$TP )" SYN-SENT 2
 	ev ss -tan "( sport = :$TP or dport = :$TP )"
 	expect "the listener full: 2 waiting, backlog 1" ev_has "^LISTEN +2 +1 "
 	expect "clients 2 and 3 ESTABLISHED" ev_has_all "^ESTAB .*:$p2 +[0-9.]+:$TP" "^ESTAB .*:$p3 +[0-9.]+:$TP"
