@@ -41,17 +41,8 @@ fake_bin() {
 }
 
 @test "capture: a missing or unknown protocol, a bad port or count are usage errors (exit 2)" {
-	local args
-	for args in "" "icmp" "udp 0" "tcp 65536" "tcp http" "udp 1 2" "-c 0 tcp" "-c x udp" "-x udp" "udp -i"; do
-		# shellcheck disable=SC2086 # the words of $args are the arguments
-		run --separate-stderr "$CAPTURE" $args
-		[ "$status" -eq 2 ] || {
-			echo "capture $args: exit $status" >&2
-			return 1
-		}
-		one_stderr_line '^capture: '
-		[ -z "$output" ]
-	done
+	usage_errors '^capture: ' "$CAPTURE" -- "" "icmp" "udp 0" "tcp 65536" "tcp http" \
+		"udp 1 2" "-c 0 tcp" "-c x udp" "-x udp" "udp -i"
 }
 
 @test "capture prints the tcpdump command it runs, on lo on Linux" {

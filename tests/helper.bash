@@ -40,6 +40,33 @@ kit_teardown() {
 }
 teardown() { kit_teardown; }
 
+# usage_errors REGEX CMD [ARGS...] -- "WORDS"...: CMD ARGS followed by each
+# word list is a usage error: exit 2, one line on stderr matching REGEX,
+# nothing on stdout.
+# shellcheck disable=SC2154 # $status and $output come from bats' run
+usage_errors() {
+	local re=$1 cmd=() words
+	shift
+	while [ "$1" != -- ]; do
+		cmd+=("$1")
+		shift
+	done
+	shift
+	for words in "$@"; do
+		# shellcheck disable=SC2086 # each case is a word list on purpose
+		run --separate-stderr "${cmd[@]}" $words
+		[ "$status" -eq 2 ] || {
+			echo "${cmd[*]} $words: exit $status, expected 2" >&2
+			return 1
+		}
+		one_stderr_line "$re"
+		[ -z "$output" ] || {
+			echo "${cmd[*]} $words: a usage error printed on stdout: $output" >&2
+			return 1
+		}
+	done
+}
+
 # one_stderr_line REGEX: after `run --separate-stderr ...`, stderr is exactly
 # one line and matches REGEX.
 one_stderr_line() {

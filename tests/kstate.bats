@@ -246,17 +246,8 @@ step_until() {
 
 @test "usage errors: one line on stderr, exit 2; -h exits 0" {
 	local args
-	for args in "" 0 65536 99999999999 12a -1 "-x 12333" "12333 12334" "12333 -p 1" \
-		"-p" "-p abc" "-p 0" "-w 0 12333" "-w" "--watch 0.5"; do
-		# shellcheck disable=SC2086 # each case is a word list on purpose
-		run --separate-stderr "$KSTATE" $args
-		[ "$status" -eq 2 ] || {
-			echo "kstate $args: exit $status, expected 2" >&2
-			return 1
-		}
-		one_stderr_line '^kstate: .*\(kstate -h for help\)$'
-		[ -z "$output" ]
-	done
+	usage_errors '^kstate: .*\(kstate -h for help\)$' "$KSTATE" -- "" 0 65536 99999999999 12a -1 \
+		"-x 12333" "12333 12334" "12333 -p 1" "-p" "-p abc" "-p 0" "-w 0 12333" "-w" "--watch 0.5"
 	for args in "" " 80" "80 "; do # one argument each
 		run --separate-stderr "$KSTATE" "$args"
 		[ "$status" -eq 2 ]

@@ -156,15 +156,8 @@ idle() { [ -z "$(pgrep -P "$(t display-message -p -t "$1" '#{pane_pid}')")" ]; }
 
 @test "usage errors exit 2 with one line on stderr and start no tmux" {
 	need_tmux
-	for args in "" "moon" "-x tcp" "-L" "-d -s a:b tcp" "tcp udp" "-s"; do
-		# shellcheck disable=SC2086 # split the argument list on purpose
-		run --separate-stderr "$LAB" -d -L "$SOCK" $args
-		[ "$status" -eq 2 ] || {
-			echo "lab $args: exit $status" >&2
-			return 1
-		}
-		one_stderr_line "^lab: "
-	done
+	usage_errors "^lab: " "$LAB" -d -L "$SOCK" -- "" "moon" "-x tcp" "-L" "-d -s a:b tcp" \
+		"tcp udp" "-s"
 	run ! t list-sessions
 }
 

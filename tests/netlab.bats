@@ -173,15 +173,8 @@ EOF
 }
 
 @test "usage errors exit 2 with one line on stderr" {
-	for args in "" "bogus" "-x" "up now" "run" "run host" "run moon true" "addr" "addr moon" "shell"; do
-		# shellcheck disable=SC2086 # split the argument list on purpose
-		run --separate-stderr "$NETLAB" $args
-		[ "$status" -eq 2 ] || {
-			echo "netlab $args: exit $status" >&2
-			return 1
-		}
-		one_stderr_line "^netlab: "
-	done
+	usage_errors "^netlab: " "$NETLAB" -- "" "bogus" "-x" "up now" "run" "run host" \
+		"run moon true" "addr" "addr moon" "shell"
 	[ -z "$(our_namespaces)" ]
 }
 
