@@ -53,7 +53,7 @@ test-musl: all $(PROGRAMS:%=build/musl/%)
 # find bugs, not style), shellcheck on every script and test file.
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,cert-err34-c,cert-msc30-c,cert-env33-c,misc-redundant-expression,performance-*,portability-*
 C_SOURCES = $(PROGRAMS:%=%.c) $(wildcard bench/*.c)
-SHELL_SOURCES = $(filter-out scripts/lib.sh,$(wildcard scripts/*)) .ci/run tests/run tests/stubs/macos/* tests/fixtures/*/*.sh
+SHELL_SOURCES = $(filter-out scripts/lib.sh,$(wildcard scripts/*)) .ci/run tests/run tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
 lint:
 	cppcheck --enable=warning,portability,performance --std=c11 --error-exitcode=1 --inline-suppr --quiet $(C_SOURCES)
 	@# one file per run: clang-tidy 14 reports false va_list errors when given several
