@@ -12,18 +12,15 @@ CAPTURE="$KIT_ROOT/scripts/capture"
 STUBS="$KIT_ROOT/tests/stubs/macos"
 
 
-# fake_bin NAME...: $BATS_TEST_TMPDIR/bin with the fake tcpdump and the
-# given fakes: "id" (prints 1000: not root).
+# fake_bin [id=UID]: $BATS_TEST_TMPDIR/bin with the fake tcpdump and a
+# fake id that says UID (default 0: root), so that what a test sees does
+# not depend on who runs it.
 fake_bin() {
-	local dir="$BATS_TEST_TMPDIR/bin" fake
+	local dir="$BATS_TEST_TMPDIR/bin" uid=${1#id=}
 	mkdir -p "$dir"
 	ln -sf "$STUBS/tcpdump" "$dir/tcpdump"
-	for fake; do
-		case $fake in
-		id) printf '#!/bin/sh\necho 1000\n' >"$dir/id" ;;
-		esac
-		chmod +x "$dir/$fake"
-	done
+	printf '#!/bin/sh\necho %s\n' "${uid:-0}" >"$dir/id"
+	chmod +x "$dir/id"
 	echo "$dir"
 }
 
@@ -65,8 +62,10 @@ fake_bin() {
 }
 
 @test "capture uses lo0 on macOS (stub PATH: uname says Darwin)" {
+	local bin
+	bin=$(fake_bin)
 	[ "$(PATH="$STUBS:$PATH" uname -s)" = Darwin ]
-	PATH="$STUBS:$PATH" run --separate-stderr "$CAPTURE" tcp 12333
+	PATH="$bin:$STUBS:$PATH" run --separate-stderr "$CAPTURE" tcp 12333
 	[ "$status" -eq 0 ]
 	[ "${stderr_lines[0]}" = "\$ tcpdump -l -n -vvv -XX -i lo0 'tcp port 12333'" ]
 	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [lo0] [tcp port 12333]" ]
@@ -86,9 +85,11 @@ fake_bin() {
 }
 
 @test "capture -w with a tcpdump that has no --print: saves only, and says how to read the file" {
-	local bin="$BATS_TEST_TMPDIR/old"
-	mkdir -p "$bin"
-	# An older tcpdump: its --help does not know --print.
+	local bin
+	bin=$(fake_bin)
+	# An older tcpdump: its --help does not know --print. (rm first: the
+	# fake tcpdump is a link to the stub, which must stay as it is.)
+	rm "$bin/tcpdump"
 	# shellcheck disable=SC2016 # $1, $* belong to the fake
 	printf '#!/bin/sh\n[ "$1" = --help ] && { echo "tcpdump version 4.9.3"; exit 0; }\necho "tcpdump $*"\n' >"$bin/tcpdump"
 	chmod +x "$bin/tcpdump"
@@ -118,7 +119,7 @@ fake_bin() {
 
 @test "capture as a normal user explains that it needs root and prints the sudo command (exit 1)" {
 	local bin
-	bin=$(fake_bin id)
+	bin=$(fake_bin id=1000)
 	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -c 5 tcp 12333
 	[ "$status" -eq 1 ]
 	[[ "${stderr_lines[0]}" == *"capturing packets needs root (you are uid 1000)"* ]]
@@ -130,7 +131,7 @@ fake_bin() {
 
 @test "capture as a normal user on macOS also offers the ChmodBPF way (stub PATH)" {
 	local bin
-	bin=$(fake_bin id)
+	bin=$(fake_bin id=1000)
 	PATH="$bin:$STUBS:$PATH" run --separate-stderr "$CAPTURE" udp
 	[ "$status" -eq 1 ]
 	[ "${stderr_lines[1]}" = "  sudo $CAPTURE udp" ]
