@@ -25,6 +25,9 @@ import threading
 import time
 
 HOST = "127.0.0.1"
+# Each report line reaches the test at once, through a pipe or a file too,
+# whatever PYTHONUNBUFFERED the caller has.
+sys.stdout.reconfigure(line_buffering=True)
 
 
 def connect(port, timeout=5):
