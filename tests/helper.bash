@@ -26,13 +26,23 @@ prog() { "$BIN/$1" "${@:2}" 3>&- 4>&-; }
 # inside it; teardown deletes it. In there the walkthrough's own ports are
 # free and a capture sees only the test's packets.
 need_capture() {
-	can_netns || skip "needs root and ip netns (iproute2) for a private network namespace"
-	command -v tcpdump >/dev/null || skip "tcpdump is not installed"
+	need_netns
+	command -v tcpdump >/dev/null ||
+		skip_needs "tcpdump" "sudo apt-get install tcpdump, then make test TESTS=$(test_file)"
 }
 private_ns() {
-	can_netns || skip "needs root and ip netns (iproute2) for a private network namespace"
+	need_netns
 	ns_create "kit$$-$BATS_TEST_NUMBER-$RANDOM"
 }
+need_netns() {
+	command -v ip >/dev/null || skip_needs "ip (iproute2)" "sudo apt-get install iproute2, then make test TESTS=$(test_file)"
+	can_netns || skip_needs "a private network namespace (root and ip netns)" "sudo make test TESTS=$(test_file)"
+}
+
+# skip_needs WHAT COMMAND: skip this test, in one line that says what it
+# would have shown (its name), what it needs, and the command that runs it.
+skip_needs() { skip "needs $1 to show this; run: $2"; }
+test_file() { echo "${BATS_TEST_FILENAME#"$KIT_ROOT"/}"; }
 
 kit_teardown() {
 	stop_all

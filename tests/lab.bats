@@ -22,7 +22,7 @@ teardown() {
 	kit_teardown
 }
 
-need_tmux() { command -v tmux >/dev/null || skip "needs tmux"; }
+need_tmux() { command -v tmux >/dev/null || skip_needs tmux "sudo apt-get install tmux, then make test TESTS=$(test_file)"; }
 t() { tmux -L "$SOCK" "$@"; }
 
 # pane SESSION tl|tr|bl|br: the id of the pane in that corner.
@@ -138,9 +138,10 @@ idle() { [ -z "$(pgrep -P "$(t display-message -p -t "$1" '#{pane_pid}')")" ]; }
 
 @test "without -d: prints the tmux keys, then attaches" {
 	need_tmux
-	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
-	# script gives lab the terminal that tmux attach needs.
-	SHELL=/bin/sh start_bg attach script -qfec "$LAB -L $SOCK fork" /dev/null
+	command -v script >/dev/null || skip_needs "script (util-linux) for a terminal" "sudo apt-get install bsdutils, then make test TESTS=$(test_file)"
+	# script gives lab the terminal that tmux attach needs, of a kind tmux
+	# can draw on whatever TERM the caller has.
+	TERM=xterm SHELL=/bin/sh start_bg attach script -qfec "$LAB -L $SOCK fork" /dev/null
 	# shellcheck disable=SC2016 # expanded by eval, at each try
 	wait_until 20 eval '[ -n "$(t list-clients -t lab-fork 2>/dev/null)" ]'
 	t detach-client -s lab-fork

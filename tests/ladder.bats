@@ -257,7 +257,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "ladder draws the same with BWK awk (macOS's awk) as with mawk" {
-	command -v original-awk >/dev/null || skip "original-awk (BWK awk) is not installed"
+	command -v original-awk >/dev/null || skip_needs "original-awk (BWK awk, macOS's awk)" "sudo apt-get install original-awk, then make test TESTS=$(test_file)"
 	local f
 	for f in "$FIXTURES"/*.txt; do
 		diff <("$LADDER" "$f") <(LADDER_AWK=original-awk "$LADDER" "$f") || {
@@ -268,7 +268,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 }
 
 @test "ladder in a pipe lets Ctrl-C go by (it is for tcpdump) and draws what came" {
-	command -v perl >/dev/null || skip "perl is not installed"
+	command -v perl >/dev/null || skip_needs perl "sudo apt-get install perl, then make test TESTS=$(test_file)"
 	with_input ladder
 	# A background job of a script starts with SIGINT ignored; perl puts
 	# back the default, as a terminal's foreground job has it, and execs

@@ -18,12 +18,6 @@ teardown() {
 	"$NETLAB" down >/dev/null 2>&1 || true
 }
 
-need_netns() {
-	[ "$(id -u)" = 0 ] || skip "needs root"
-	command -v ip >/dev/null || skip "needs ip (iproute2)"
-	ip netns list >/dev/null 2>&1 || skip "needs ip netns"
-}
-
 ns_udp_bound() { [ -n "$(ss -N "$1" -Huan "( sport = :$2 )")" ]; }
 our_namespaces() { ip netns list 2>/dev/null | grep -E "^$NETLAB_NAME-(host|peer)( |$)" || true; }
 gone() { ! alive "$1" || [[ "$(ps -o stat= -p "$1")" == Z* ]]; }
@@ -188,9 +182,12 @@ EOF
 }
 
 @test "not root: says so and shows the sudo command" {
-	need_netns
-	command -v setpriv >/dev/null || skip "needs setpriv"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$NETLAB" up
+	local as_user=()
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || skip_needs "setpriv (util-linux) to drop root" "make test TESTS=$(test_file) as a normal user"
+		as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	fi
+	run "${as_user[@]}" "$NETLAB" up
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"needs root"*"sudo "*"netlab up" ]]
 	[ -z "$(our_namespaces)" ]

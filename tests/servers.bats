@@ -69,14 +69,14 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 }
 
 @test "tcpserver2 -p: a service name from /etc/services resolves to its port" {
-	[ -r /etc/services ] || skip "no /etc/services (Debian: apt-get install netbase)"
+	[ -r /etc/services ] || skip_needs "/etc/services" "sudo apt-get install netbase, then make test TESTS=$(test_file)"
 	# a service whose port nothing uses here (not dicom: also an alias of 104)
 	for svc in hkp db-lsp dcap gsidcap wnn6 binkp asp csync2 dircproxy; do
 		sport=$(awk -v s="$svc" '$1 == s && $2 ~ /\/tcp$/ { split($2, a, "/"); print a[1]; exit }' /etc/services)
 		[ -n "$sport" ] && ! port_in_use tcp "$sport" && break
 		sport=
 	done
-	[ -n "$sport" ] || skip "none of the candidate services has a free port"
+	[ -n "$sport" ] || skip_needs "one of the candidate services' ports free" "make test TESTS=$(test_file) once those ports are free"
 	start_bg svc "$BIN/tcpserver2" -p "$svc"
 	wait_until 5 tcp_listening "$sport"
 	file_has "$BATS_TEST_TMPDIR/svc.out" "candidate 1: AF_INET address 0\.0\.0\.0 port $sport"

@@ -9,8 +9,8 @@ load helper
 bats_require_minimum_version 1.5.0
 
 setup() {
-	command -v valgrind >/dev/null || skip "valgrind is not installed (apt-get install valgrind)"
-	[ -z "${KIT_SANITIZE:-}" ] || skip "valgrind cannot run AddressSanitizer builds (make test runs it)"
+	command -v valgrind >/dev/null || skip_needs valgrind "sudo apt-get install valgrind, then make test TESTS=$(test_file)"
+	[ -z "${KIT_SANITIZE:-}" ] || skip_needs "a build without AddressSanitizer (valgrind cannot run one)" "make test TESTS=$(test_file)"
 	port=$(free_port)
 }
 
