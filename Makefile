@@ -5,7 +5,7 @@ CFLAGS ?= -std=c11 -Wall -Wextra -Wpedantic -O2 -g -D_FORTIFY_SOURCE=2
 
 PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
 
-.PHONY: all test clean sanitize test-clang test-musl compilers lint bench tour
+.PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench tour
 
 all: $(PROGRAMS)
 
@@ -16,6 +16,12 @@ all: $(PROGRAMS)
 TESTS ?= tests/*.bats
 test: all
 	tests/run $(TESTS)
+
+# The suite N times in a row (default 5), naming every test that failed at
+# least once: make test-repeat N=5 (TESTS= as above).
+N ?= 5
+test-repeat: all
+	tests/repeat $(N) $(TESTS)
 
 # Other builds of the same sources, in build/NAME/, strict POSIX and -Werror.
 # The suite runs against any of them: KIT_BIN=build/NAME tests/run.
@@ -53,7 +59,7 @@ test-musl: all $(PROGRAMS:%=build/musl/%)
 # find bugs, not style), shellcheck on every script and test file.
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,cert-err34-c,cert-msc30-c,cert-env33-c,misc-redundant-expression,performance-*,portability-*
 C_SOURCES = $(PROGRAMS:%=%.c) $(wildcard bench/*.c)
-SHELL_SOURCES = $(filter-out scripts/lib.sh,$(wildcard scripts/*)) .ci/run tests/run tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
+SHELL_SOURCES = $(filter-out scripts/lib.sh,$(wildcard scripts/*)) .ci/run tests/run tests/repeat tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
 lint:
 	cppcheck --enable=warning,portability,performance --std=c11 --error-exitcode=1 --inline-suppr --quiet $(C_SOURCES)
 	@# one file per run: clang-tidy 14 reports false va_list errors when given several
