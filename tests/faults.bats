@@ -102,11 +102,13 @@ file_count_all() {
 	start_bg flood python3 "$PEER" "$port" connflood 400
 	flood=$LAST_PID
 	max=0
-	while alive "$flood"; do
+	local deadline=$((SECONDS + 60))
+	while alive "$flood" && [ "$SECONDS" -lt "$deadline" ]; do
 		n=$(pgrep -P "$SERVER_PID" | wc -l)
 		[ "$n" -le "$max" ] || max=$n
-		sleep 0.02
+		sleep 0.02 # a sampling interval, not a wait for something
 	done
+	gone "$flood"
 	note "most children seen during the flood: $max"
 	[ "$max" -le 16 ]
 	[ "$max" -ge 1 ]

@@ -41,6 +41,7 @@ reading_after() {
 	}
 }
 
+recv_q_is() { ss -Htan "( sport = :$1 )" | grep -qE "^ESTAB +$2 "; } # PORT N
 ss_state() { [ -n "$(ss -Htan state "$1" "( sport = :$2 or dport = :$2 )")" ]; }
 prompts() { [ "$(grep -c 'press Enter to run it' "$1" 2>/dev/null)" -ge "$2" ]; }
 
@@ -141,6 +142,8 @@ step_until() {
 	start_bg c2 "$BIN/tcpclient" -t 10 -m hi 127.0.0.1 "$port"
 	c2=$LAST_PID
 	wait_until 5 ss_state syn-sent "$port"
+	# c1's 3 bytes wait, unread, in the server end's Recv-Q
+	wait_until 5 recv_q_is "$port" 3
 
 	run "$KSTATE" -t "$port"
 	[ "$status" -eq 0 ]

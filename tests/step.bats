@@ -83,7 +83,9 @@ drive() {
 		}
 		call=$(step_text "$out" "$k" next)
 		now=$(step_text "$out" "$k" now)
-		check_claim "$pid" "$now" || {
+		# The program is paused, but the kernel may still be finishing what
+		# the last call began (a peer's ACK, a FIN): wait for the claim.
+		wait_until 3 check_claim "$pid" "$now" 2>/dev/null || {
 			echo "pause $k, before $call: the claim '$now' is not what the kernel shows:" >&2
 			ss -tuanp | grep "pid=$pid," >&2
 			lsof -n -P -p "$pid" >&2
