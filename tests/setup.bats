@@ -1,0 +1,43 @@
+#!/usr/bin/env bats
+# scripts/setup: one list of packages, printed with what each group is for
+# before anything is installed. -n installs nothing, so these tests run
+# anywhere; SETUP_SYSTEM picks the package manager whose list is shown.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+SETUP="$KIT_ROOT/scripts/setup"
+
+# the command line setup would run (without the sudo a normal user gets)
+planned() { sed -n 's/^setup: \$ \(sudo \)\{0,1\}//p' <<<"$output"; }
+
+@test "setup -n on Debian: every group with its purpose, then one apt-get line" {
+	SETUP_SYSTEM=apt run --separate-stderr "$SETUP" -n
+	[ "$status" -eq 0 ]
+	for g in build look capture lab test clients; do
+		[[ "$output" == *"setup: $g "* ]] || {
+			echo "no group $g" >&2
+			return 1
+		}
+	done
+	[[ "$output" != *"setup: checks "* ]]
+	[[ "$output" == *"tcpdump"* && "$output" == *"bats python3 netbase"* ]]
+	# what is installed already is left out, or nothing is left to install
+	[[ "$(planned)" == "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "* ]] ||
+		[[ "$output" == *"all of it is installed already"* ]]
+}
+
+@test "setup -n all adds the checks; Fedora and macOS have their own names" {
+	SETUP_SYSTEM=dnf run --separate-stderr "$SETUP" -n all
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"setup: checks "* ]]
+	[[ "$(planned)" == "dnf install -y gcc make lsof iproute net-tools procps-ng tcpdump "*"ShellCheck musl-gcc valgrind" ]]
+	SETUP_SYSTEM=brew run --separate-stderr "$SETUP" -n all
+	[ "$status" -eq 0 ]
+	[ "$(planned)" = "brew install tmux telnet socat llvm cppcheck shellcheck" ]
+	[[ "$output" == *"the suite needs Linux"* ]]
+}
+
+@test "setup: usage errors exit 2 with one line on stderr" {
+	usage_errors '^setup: ' "$SETUP" -n -- "-x" "everything" "all more"
+}
