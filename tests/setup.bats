@@ -41,3 +41,23 @@ planned() { sed -n 's/^setup: \$ \(sudo \)\{0,1\}//p' <<<"$output"; }
 @test "setup: usage errors exit 2 with one line on stderr" {
 	usage_errors '^setup: ' "$SETUP" -n -- "-x" "everything" "all more"
 }
+
+@test "the README's install table lists what setup installs, group by group" {
+	local system col g readme
+	for system in apt dnf brew; do
+		case $system in apt) col=3 ;; dnf) col=4 ;; brew) col=5 ;; esac
+		SETUP_SYSTEM=$system run --separate-stderr "$SETUP" -n all
+		for g in build look capture lab test clients checks; do
+			# the README row whose first cell starts with `GROUP`, its cell for SYSTEM
+			readme=$(awk -F' [|] ' -v g="| \`$g\`" -v c="$col" 'index($0, g) == 1 { print $(c - 1) }' "$KIT_ROOT/README.md")
+			want=$(sed -n "/^setup: $g /{n;s/^ *//;p;}" <<<"$output")
+			case $want in
+			"(built in)" | "(none: "*) [[ "$readme" != \`* ]] ;;
+			*) [ "$readme" = "\`$want\`" ] || [[ "$readme" == "\`$want\` "* ]] ;;
+			esac || {
+				echo "$system $g: README says '$readme', setup installs '$want'" >&2
+				return 1
+			}
+		done
+	done
+}
