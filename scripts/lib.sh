@@ -176,8 +176,31 @@ stop_all() {
 
 # A private network namespace with only lo: nothing else can send there,
 # so captures hold only our packets, and the walkthrough's own ports
-# (12122, 12333, 22222) are free. Needs root and ip(8).
-can_netns() { [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns list >/dev/null 2>&1; }
+# (12122, 12333, 22222) are free. Made with ip netns, which works as root,
+# and as a normal user inside scripts/private (tests/run and scripts/tour
+# go in there by themselves). can_netns tries it once, rather than guess
+# from the uid; ns_why says in one line why it failed.
+can_netns() {
+	if [ -z "${KIT_CAN_NETNS:-}" ]; then
+		local probe="kitprobe-$$-$RANDOM"
+		KIT_CAN_NETNS=no
+		if command -v ip >/dev/null && ip netns add "$probe" 2>/dev/null; then
+			ip netns delete "$probe"
+			KIT_CAN_NETNS=yes
+		fi
+	fi
+	[ "$KIT_CAN_NETNS" = yes ]
+}
+ns_why() {
+	if ! command -v ip >/dev/null; then
+		echo "no ip command (iproute2)"
+	elif [ "${KIT_PRIVATE:-}" = 1 ] || [ "$(id -u)" = 0 ]; then
+		echo "ip netns add failed: $(ip netns add "kitprobe-$$" 2>&1 | head -1)"
+		ip netns delete "kitprobe-$$" 2>/dev/null || true
+	else
+		echo "not root, and not inside scripts/private ($("$KIT_ROOT/scripts/userns-check" | tail -1))"
+	fi
+}
 ns_create() { # ns_create NAME: make it, lo up, set KIT_NS
 	ip netns add "$1" && ip -n "$1" link set lo up && KIT_NS=$1
 }

@@ -120,13 +120,27 @@ fake_bin() {
 @test "capture as a normal user explains that it needs root and prints the sudo command (exit 1)" {
 	local bin
 	bin=$(fake_bin id=1000)
-	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -c 5 tcp 12333
+	# a normal user's capabilities: none (KIT_PROC: where capture reads them)
+	mkdir -p "$BATS_TEST_TMPDIR/proc/self"
+	printf 'CapEff:\t0000000000000000\n' >"$BATS_TEST_TMPDIR/proc/self/status"
+	PATH="$bin:$PATH" KIT_PROC="$BATS_TEST_TMPDIR/proc" run --separate-stderr "$CAPTURE" -c 5 tcp 12333
 	[ "$status" -eq 1 ]
-	[[ "${stderr_lines[0]}" == *"capturing packets needs root (you are uid 1000)"* ]]
+	[[ "${stderr_lines[0]}" == *"capturing packets needs root, or a private network of your own (you are uid 1000)"* ]]
 	[ "${stderr_lines[1]}" = "  sudo $CAPTURE -c 5 tcp 12333" ]
-	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "${stderr_lines[2]}" = "  or, without sudo, in a private network (only its own packets are there): scripts/private $CAPTURE -c 5 tcp 12333" ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
 	# nothing ran: the fake tcpdump would have printed its arguments
 	[ -z "$output" ]
+}
+
+@test "capture as a normal user with CAP_NET_RAW (inside scripts/private) captures" {
+	local bin
+	bin=$(fake_bin id=1000)
+	mkdir -p "$BATS_TEST_TMPDIR/proc/self"
+	printf 'CapEff:\t0000000000002000\n' >"$BATS_TEST_TMPDIR/proc/self/status"
+	PATH="$bin:$PATH" KIT_PROC="$BATS_TEST_TMPDIR/proc" run --separate-stderr "$CAPTURE" tcp
+	[ "$status" -eq 0 ]
+	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [lo] [tcp port 12333]" ]
 }
 
 @test "capture as a normal user on macOS also offers the ChmodBPF way (stub PATH)" {
