@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -38,10 +40,12 @@
 #define DEFAULT_PORT 12333
 #define DEFAULT_BACKLOG 5
 #define DEFAULT_CHILDREN 64
+#define TEXT_SIZE 512 /* a message as the log shows it: see payload_text() */
 
 static char prog[32] = "multi"; /* a child says multi[PID] */
 static int quiet;               /* -q: no line per client or message (for benchmarks) */
 static int step_mode;           /* -S: pause before each socket call (parent only) */
+static int log_lost; /* stdout failed: no more log lines, the serving goes on */
 
 /* Children that have exited, recorded by the SIGCHLD handler for main()
  * to report (printf is not safe inside a signal handler). */
@@ -53,10 +57,14 @@ static struct {
 
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
+_Noreturn static void bind_failed(int lfd, const struct sockaddr_in *me, const char *here);
+static int port_has_listener(const struct sockaddr_in *me);
 static void usage(FILE *out);
+static void long_options(int argc, char **argv);
+static int is_port(const char *s);
 static void say(const char *fmt, ...);
-static const char *fmt(const char *f, ...);
-static void step(const char *call, const char *now, const char *after);
+static void check_stdout(void);
+static void step(const char *fmt, ...);
 static int parse_port(const char *s);
 static int parse_count(const char *s, const char *what, int min, int max);
 static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out);
@@ -64,8 +72,8 @@ static void on_sigchld(int sig);
 static int report_exits(int shown);
 _Noreturn static void serve_client(int fd, const char *them);
 static int send_all(int fd, const unsigned char *p, size_t n);
-static const char *addr_text(const struct sockaddr *sa);
-static const char *payload_text(const unsigned char *p, size_t n);
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
+static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_SIZE]);
 
 int main(int argc, char **argv)
 {
@@ -73,6 +81,7 @@ int main(int argc, char **argv)
     int port = DEFAULT_PORT, backlog = DEFAULT_BACKLOG, reuse = 0, opt;
     int max_children = DEFAULT_CHILDREN;
 
+    long_options(argc, argv);
     opterr = 0;
     while ((opt = getopt(argc, argv, ":p:a:l:m:rqSh")) != -1) {
         switch (opt) {
@@ -88,6 +97,9 @@ int main(int argc, char **argv)
         default: usage_error("unknown option -%c", optopt);
         }
     }
+    if (optind < argc && is_port(argv[optind]))
+        usage_error("unexpected argument '%s': the port goes with -p: %s -p %s", argv[optind],
+                    prog, argv[optind]);
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
 
@@ -108,10 +120,11 @@ int main(int argc, char **argv)
     struct sockaddr_in me;
     resolve_ipv4(address, port, &me);
     char here[64];
-    snprintf(here, sizeof here, "%s", addr_text((struct sockaddr *)&me));
+    addr_text((struct sockaddr *)&me, here, sizeof here);
     say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
 
-    step("socket(AF_INET, SOCK_STREAM, 0)", "no socket yet",
+    step("socket(AF_INET, SOCK_STREAM, 0)\n"
+         "no socket yet\n"
          "a new fd: a TCP socket with no address (netstat and ss do not list it)");
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     if (lfd < 0)
@@ -120,32 +133,27 @@ int main(int argc, char **argv)
 
     if (reuse) {
         int one = 1;
-        step(fmt("setsockopt(fd %d, SO_REUSEADDR, 1)", lfd), fmt("fd %d has no address", lfd),
-             "no visible change: bind() may now reuse a port old connections still hold");
+        step("setsockopt(fd %d, SO_REUSEADDR, 1)\n"
+             "fd %d has no address\n"
+             "no visible change: bind() may now reuse a port old connections still hold",
+             lfd, lfd);
         if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
             fail("setsockopt(SO_REUSEADDR)");
         say("setsockopt(fd %d, SO_REUSEADDR, 1) ok", lfd);
     }
 
-    step(fmt("bind(fd %d, %s)", lfd, here),
-         fmt("fd %d has no address: ss -tln does not show port %d", lfd, port),
-         fmt("fd %d owns %s but is not LISTEN yet", lfd, here));
-    if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0) {
-        int e = errno;
-        fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e),
-                e == EADDRINUSE ? " (a server runs on this port, or connections of an earlier one linger: see ss "
-                                  "-tan; -r restarts at once only if the earlier server used -r "
-                                  "too, else wait for its TIME_WAIT, 60 s)"
-                : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
-                : e == EACCES        ? " (ports below 1024 need root)"
-                                     : "");
-        return 1;
-    }
+    step("bind(fd %d, %s)\n"
+         "fd %d has no address: ss -tln does not show port %d\n"
+         "fd %d owns %s but is not LISTEN yet",
+         lfd, here, lfd, port, lfd, here);
+    if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0)
+        bind_failed(lfd, &me, here);
     say("bind(fd %d, %s) ok", lfd, here);
 
-    step(fmt("listen(fd %d, %d)", lfd, backlog),
-         fmt("fd %d bound to %s, not listening: ss -tln does not show it", lfd, here),
-         fmt("fd %d is LISTEN: lsof 'TCP %s (LISTEN)'", lfd, here));
+    step("listen(fd %d, %d)\n"
+         "fd %d bound to %s, not listening: ss -tln does not show it\n"
+         "fd %d is LISTEN: lsof 'TCP %s (LISTEN)'",
+         lfd, backlog, lfd, here, lfd, here);
     if (listen(lfd, backlog) < 0)
         fail("listen");
     say("listen(fd %d, %d) ok: fd %d is LISTEN on %s; a child process per client, at most %d",
@@ -172,9 +180,10 @@ int main(int argc, char **argv)
         }
         sigprocmask(SIG_SETMASK, &unblocked, NULL);
 
-        step(fmt("accept(fd %d)", lfd),
-             fmt("fd %d LISTEN; %d child(ren) serving clients", lfd, forked - reaped),
-             "a new fd for the oldest waiting connection (or sleep until one comes)");
+        step("accept(fd %d)\n"
+             "fd %d LISTEN; %d child(ren) serving clients\n"
+             "a new fd for the oldest waiting connection (or sleep until one comes)",
+             lfd, lfd, forked - reaped);
         struct sockaddr_storage peer;
         socklen_t peerlen = sizeof peer;
         int cfd = accept(lfd, (struct sockaddr *)&peer, &peerlen);
@@ -189,15 +198,16 @@ int main(int argc, char **argv)
             continue;
         }
         char them[80];
-        snprintf(them, sizeof them, "%s", addr_text((struct sockaddr *)&peer));
+        addr_text((struct sockaddr *)&peer, them, sizeof them);
 
         /* fork(): the child is a copy of this process, with copies of all
          * its fds: both the listening socket and the new connection. */
-        step("fork()",
-             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed), in this "
-                 "process", cfd, them),
-             fmt("a child process has its own fd %d for the connection too", cfd));
-        fflush(stdout); /* or the child would print our buffered output again */
+        step("fork()\n"
+             "fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed), in this "
+             "process\n"
+             "a child process has its own fd %d for the connection too",
+             cfd, them, cfd);
+        check_stdout(); /* flushes: or the child would print our buffered output again */
         pid_t pid = fork();
         if (pid < 0) {
             fprintf(stderr, "%s: fork: %s: closing the connection from %s\n", prog,
@@ -232,7 +242,7 @@ _Noreturn static void serve_client(int fd, const char *them)
 {
     static unsigned char buf[65536];
     unsigned long long total = 0;
-    const char *why = "closed the connection";
+    char why[128] = "closed the connection";
     /* TCP_NODELAY: an echo bigger than one buffer goes out in pieces, and
      * with Nagle's algorithm on, a small last piece waits for the ACK of the
      * one before, which a client that only reads delays (delayed ACK: 40 ms
@@ -247,16 +257,18 @@ _Noreturn static void serve_client(int fd, const char *them)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            why = fmt("recv: %s", strerror(errno));
+            snprintf(why, sizeof why, "recv: %s", strerror(errno));
             break;
         }
         if (n == 0)
             break;
-        if (!quiet)
+        if (!quiet) {
+            char text[TEXT_SIZE];
             say("recv(fd %d) = %ld bytes from %s: %s", fd, (long)n, them,
-                payload_text(buf, (size_t)n));
+                payload_text(buf, (size_t)n, text));
+        }
         if (send_all(fd, buf, (size_t)n) < 0) {
-            why = fmt("send: %s", strerror(errno));
+            snprintf(why, sizeof why, "send: %s", strerror(errno));
             break;
         }
         total += (unsigned long long)n;
@@ -264,8 +276,7 @@ _Noreturn static void serve_client(int fd, const char *them)
     close(fd);
     if (!quiet)
         say("client %s %s after %llu bytes echoed; child exits", them, why, total);
-    fflush(stdout);
-    _exit(0);
+    _exit(0); /* every line is out already: say() flushes each */
 }
 
 /* Reap every child that has exited (several may have, for one signal). */
@@ -303,6 +314,64 @@ static int report_exits(int shown)
     return shown;
 }
 
+/* bind() failed: say why, and for EADDRINUSE which of the two it is. */
+_Noreturn static void bind_failed(int lfd, const struct sockaddr_in *me, const char *here)
+{
+    int e = errno, port = ntohs(me->sin_port);
+    char advice[400] = "";
+    if (e == EADDRINUSE && port_has_listener(me))
+        snprintf(advice, sizeof advice,
+                 " (a server is listening on port %d now: lsof -n -P -i TCP:%d -s TCP:LISTEN "
+                 "shows which)",
+                 port, port);
+    else if (e == EADDRINUSE)
+        snprintf(advice, sizeof advice,
+                 " (no server listens on port %d, but connections of an earlier server linger, "
+                 "e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server "
+                 "used -r too; else wait. ss -tan 'sport = :%d' shows them)",
+                 port, port);
+    else if (e == EADDRNOTAVAIL)
+        snprintf(advice, sizeof advice, " (that address is not one of this machine's)");
+    else if (e == EACCES)
+        snprintf(advice, sizeof advice, " (ports below 1024 need root)");
+    fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e), advice);
+    exit(1);
+}
+
+/* Is a server listening on the port bind() found in use? Ask the kernel:
+ * a non-blocking connect() to that address (to 127.0.0.1 for the
+ * wildcard), 500 ms at most. Connected, or still waiting (a listener whose
+ * queue is full drops our SYN): yes. Refused: no, only connections linger. */
+static int port_has_listener(const struct sockaddr_in *me)
+{
+    struct sockaddr_in to = *me;
+    if (to.sin_addr.s_addr == htonl(INADDR_ANY))
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    int flags = fcntl(fd, F_GETFL), listening = 0;
+    if (flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+        if (connect(fd, (struct sockaddr *)&to, sizeof to) == 0) {
+            listening = 1;
+        } else if (errno == EINPROGRESS && fd < FD_SETSIZE) {
+            fd_set w;
+            FD_ZERO(&w);
+            FD_SET(fd, &w);
+            struct timeval wait = {0, 500000};
+            int ready = select(fd + 1, NULL, &w, NULL, &wait);
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (ready == 0) /* no answer in 500 ms: a listener with a full queue */
+                listening = 1;
+            else if (ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+                listening = err == 0;
+        }
+    }
+    close(fd);
+    return listening;
+}
+
 static int send_all(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0) {
@@ -338,6 +407,22 @@ static void usage(FILE *out)
             prog, DEFAULT_PORT, DEFAULT_BACKLOG, DEFAULT_CHILDREN);
 }
 
+/* --help is -h; any other --word is not an option of ours (getopt would
+ * say "unknown option --"). */
+static void long_options(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0')
+            usage_error("unknown option '%s': the options are single letters", argv[i]);
+    }
+}
+
 _Noreturn static void usage_error(const char *f, ...)
 {
     va_list ap;
@@ -355,33 +440,61 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
+/* One line of the log on stdout (the parent's or a child's). When stdout
+ * fails (a closed pipe: EPIPE, as SIGPIPE is ignored; a full disk), say so
+ * once on stderr and write no more log: the clients are still served. */
 static void say(const char *f, ...)
 {
+    if (log_lost)
+        return;
+    /* SIGCHLD waits while we write: a signal that interrupts a write to a
+     * full pipe makes it fail with EINTR, and stdio would drop the line. */
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    int saved = errno;
     va_list ap;
+    errno = 0;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
-    putchar('\n');
+    putchar('\n'); /* line-buffered: this writes the line */
+    check_stdout();
+    errno = saved;
+    sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-static const char *fmt(const char *f, ...)
+/* Flush stdout; if it failed (now or in the last line), the log is lost. */
+static void check_stdout(void)
 {
-    static char bufs[8][256];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
-    va_end(ap);
-    return b;
+    if (!log_lost && (ferror(stdout) || fflush(stdout) == EOF)) {
+        log_lost = 1;
+        fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
+                strerror(errno != 0 ? errno : EIO));
+    }
 }
 
-static void step(const char *call, const char *now, const char *after)
+/* Step mode: say what the next call is, what lsof/netstat/ss show now and
+ * what they will show after it, then wait for Enter. The three texts are
+ * one printf format, "CALL\nNOW\nAFTER". Without -S: nothing. */
+static void step(const char *f, ...)
 {
     if (!step_mode)
         return;
-    say("step: next: %s", call);
+    char text[1024];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(text, sizeof text, f, ap);
+    va_end(ap);
+    char *now = strchr(text, '\n');
+    char *after = now != NULL ? strchr(now + 1, '\n') : NULL;
+    if (now == NULL || after == NULL)
+        now = after = text + strlen(text); /* not three texts: a bug here */
+    else
+        *now++ = *after++ = '\0';
+    say("step: next: %s", text);
     say("step:   now:   %s", now);
     say("step:   after: %s", after);
     say("step: press Enter to run it");
@@ -402,17 +515,23 @@ static void step(const char *call, const char *now, const char *after)
 
 static int parse_port(const char *s)
 {
+    if (!is_port(s))
+        usage_error("bad port '%s': must be a number from 1 to 65535", s);
+    return (int)strtol(s, NULL, 10);
+}
+
+/* A port number, 1 to 65535? (A leftover argument that is one was meant
+ * for -p.) */
+static int is_port(const char *s)
+{
     long v = 0;
-    if (*s == '\0')
-        usage_error("bad port '': must be a number from 1 to 65535");
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
-            usage_error("bad port '%s': must be a number from 1 to 65535", s);
+            return 0;
     }
-    if (v == 0)
-        usage_error("bad port '%s': must be a number from 1 to 65535", s);
-    return (int)v;
+    return v > 0;
 }
+
 
 static int parse_count(const char *s, const char *what, int min, int max)
 {
@@ -448,27 +567,37 @@ static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
     freeaddrinfo(res);
 }
 
-static const char *addr_text(const struct sockaddr *sa)
+/* An address as lsof -n -P shows it (*:12333, 127.0.0.1:43706), written
+ * into the caller's buf, which is returned. */
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
-    }
-    if (sa->sa_family == AF_INET6) {
+            snprintf(buf, size, "*:%u", ntohs(s->sin_port));
+        else if (inet_ntop(AF_INET, &s->sin_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "%s:%u", host, ntohs(s->sin_port));
+        else
+            snprintf(buf, size, "?:%u", ntohs(s->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+        if (inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "[%s]:%u", host, ntohs(s->sin6_port));
+        else
+            snprintf(buf, size, "[?]:%u", ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, size, "(address family %d)", sa->sa_family);
     }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
 }
 
-static const char *payload_text(const unsigned char *p, size_t n)
+/* The first 60 bytes of a message, quoted, with anything unprintable
+ * escaped (\n, \x1b: a client cannot send escape sequences to the
+ * operator's terminal), written into the caller's out, which is returned.
+ * At most 60 x 4 + 40 bytes: TEXT_SIZE is plenty. */
+static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_SIZE])
 {
-    static char out[512];
     size_t o = 0, shown = n < 60 ? n : 60;
     out[o++] = '"';
     for (size_t i = 0; i < shown; i++) {

@@ -42,10 +42,12 @@
 #define DEFAULT_PORT 12333
 #define DEFAULT_BACKLOG 5
 #define CHUNK 65536 /* one recv(); also the most a client can have pending */
+#define TEXT_SIZE 512 /* a message as the log shows it: see payload_text() */
 
 static const char *prog = "tcpserver3";
 static int quiet;     /* -q: no line per client or message (for benchmarks) */
 static int step_mode; /* -S: pause before each socket call */
+static int log_lost;  /* stdout failed: no more log lines, the serving goes on */
 
 /* One connected client, found by its fd (always < FD_SETSIZE). */
 struct client {
@@ -60,10 +62,13 @@ static int nactive;
 
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
+_Noreturn static void bind_failed(int lfd, const struct sockaddr_in *me, const char *here);
+static int port_has_listener(const struct sockaddr_in *me);
 static void usage(FILE *out);
+static void long_options(int argc, char **argv);
+static int is_port(const char *s);
 static void say(const char *fmt, ...);
-static const char *fmt(const char *f, ...);
-static void step(const char *call, const char *now, const char *after);
+static void step(const char *fmt, ...);
 static int parse_port(const char *s);
 static int parse_count(const char *s, const char *what, int min, int max);
 static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out);
@@ -72,8 +77,8 @@ static void client_readable(int fd);
 static void client_writable(int fd);
 static void drop(int fd, const char *why);
 static long long now_ms(void);
-static const char *addr_text(const struct sockaddr *sa);
-static const char *payload_text(const unsigned char *p, size_t n);
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
+static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_SIZE]);
 
 static long long accept_again_at; /* after EMFILE: when to try accept() again */
 
@@ -83,6 +88,7 @@ int main(int argc, char **argv)
     int port = DEFAULT_PORT, backlog = DEFAULT_BACKLOG, reuse = 0, opt;
     int max_clients = FD_SETSIZE; /* -m; fds >= FD_SETSIZE are refused anyway */
 
+    long_options(argc, argv);
     opterr = 0;
     while ((opt = getopt(argc, argv, ":p:a:l:m:rqSh")) != -1) {
         switch (opt) {
@@ -98,6 +104,9 @@ int main(int argc, char **argv)
         default: usage_error("unknown option -%c", optopt);
         }
     }
+    if (optind < argc && is_port(argv[optind]))
+        usage_error("unexpected argument '%s': the port goes with -p: %s -p %s", argv[optind],
+                    prog, argv[optind]);
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
 
@@ -109,10 +118,11 @@ int main(int argc, char **argv)
     struct sockaddr_in me;
     resolve_ipv4(address, port, &me);
     char here[64];
-    snprintf(here, sizeof here, "%s", addr_text((struct sockaddr *)&me));
+    addr_text((struct sockaddr *)&me, here, sizeof here);
     say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
 
-    step("socket(AF_INET, SOCK_STREAM, 0)", "no socket yet",
+    step("socket(AF_INET, SOCK_STREAM, 0)\n"
+         "no socket yet\n"
          "a new fd: a TCP socket with no address (netstat and ss do not list it)");
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     if (lfd < 0)
@@ -121,32 +131,27 @@ int main(int argc, char **argv)
 
     if (reuse) {
         int one = 1;
-        step(fmt("setsockopt(fd %d, SO_REUSEADDR, 1)", lfd), fmt("fd %d has no address", lfd),
-             "no visible change: bind() may now reuse a port old connections still hold");
+        step("setsockopt(fd %d, SO_REUSEADDR, 1)\n"
+             "fd %d has no address\n"
+             "no visible change: bind() may now reuse a port old connections still hold",
+             lfd, lfd);
         if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
             fail("setsockopt(SO_REUSEADDR)");
         say("setsockopt(fd %d, SO_REUSEADDR, 1) ok", lfd);
     }
 
-    step(fmt("bind(fd %d, %s)", lfd, here),
-         fmt("fd %d has no address: ss -tln does not show port %d", lfd, port),
-         fmt("fd %d owns %s but is not LISTEN yet", lfd, here));
-    if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0) {
-        int e = errno;
-        fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e),
-                e == EADDRINUSE ? " (a server runs on this port, or connections of an earlier one linger: see ss "
-                                  "-tan; -r restarts at once only if the earlier server used -r "
-                                  "too, else wait for its TIME_WAIT, 60 s)"
-                : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
-                : e == EACCES        ? " (ports below 1024 need root)"
-                                     : "");
-        return 1;
-    }
+    step("bind(fd %d, %s)\n"
+         "fd %d has no address: ss -tln does not show port %d\n"
+         "fd %d owns %s but is not LISTEN yet",
+         lfd, here, lfd, port, lfd, here);
+    if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0)
+        bind_failed(lfd, &me, here);
     say("bind(fd %d, %s) ok", lfd, here);
 
-    step(fmt("listen(fd %d, %d)", lfd, backlog),
-         fmt("fd %d bound to %s, not listening: ss -tln does not show it", lfd, here),
-         fmt("fd %d is LISTEN: lsof 'TCP %s (LISTEN)'", lfd, here));
+    step("listen(fd %d, %d)\n"
+         "fd %d bound to %s, not listening: ss -tln does not show it\n"
+         "fd %d is LISTEN: lsof 'TCP %s (LISTEN)'",
+         lfd, backlog, lfd, here, lfd, here);
     if (listen(lfd, backlog) < 0)
         fail("listen");
     /* Non-blocking listener: accept() says EAGAIN instead of sleeping when
@@ -186,12 +191,11 @@ int main(int argc, char **argv)
 
         /* select(): sleep until at least one of them is ready. It returns
          * the sets changed to hold only the ready fds. */
-        if (step_mode)
-            step(fmt("select(%d fds)", maxfd + 1),
-                 fmt("fd %d LISTEN and %d client socket(s), all in one process, each ESTABLISHED "
-                     "(CLOSE_WAIT once the client has closed)", lfd,
-                     nactive),
-                 "returns when a client connects, sends, or has room for our pending bytes");
+        step("select(%d fds)\n"
+             "fd %d LISTEN and %d client socket(s), all in one process, each ESTABLISHED "
+             "(CLOSE_WAIT once the client has closed)\n"
+             "returns when a client connects, sends, or has room for our pending bytes",
+             maxfd + 1, lfd, nactive);
         int ready = select(maxfd + 1, &readable, &writable, NULL, timeout);
         if (ready < 0) {
             if (errno == EINTR) /* a signal: nothing is ready, just look again */
@@ -216,9 +220,10 @@ int main(int argc, char **argv)
 static void accept_clients(int lfd, int max_clients)
 {
     for (int batch = 0; batch < 64; batch++) {
-        if (step_mode)
-            step(fmt("accept(fd %d)", lfd), fmt("fd %d LISTEN; ss -tln Recv-Q: connections waiting", lfd),
-                 "a new fd for the oldest waiting connection, or EAGAIN if none");
+        step("accept(fd %d)\n"
+             "fd %d LISTEN; ss -tln Recv-Q: connections waiting\n"
+             "a new fd for the oldest waiting connection, or EAGAIN if none",
+             lfd, lfd);
         struct sockaddr_storage peer;
         socklen_t peerlen = sizeof peer;
         int fd = accept(lfd, (struct sockaddr *)&peer, &peerlen);
@@ -235,7 +240,8 @@ static void accept_clients(int lfd, int max_clients)
             }
             return;
         }
-        const char *them = addr_text((struct sockaddr *)&peer);
+        char them[64];
+        addr_text((struct sockaddr *)&peer, them, sizeof them);
         if (fd >= FD_SETSIZE) {
             /* FD_SET on this fd would write past the end of the fd_set. */
             fprintf(stderr, "%s: accept(fd %d) = fd %d from %s: select() can only watch fds "
@@ -282,31 +288,35 @@ static void client_readable(int fd)
 {
     static unsigned char buf[CHUNK];
     struct client *c = &clients[fd];
-    if (step_mode)
-        step(fmt("recv(fd %d)", fd),
-             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", fd, c->peer),
-             "the bytes waiting (select said there are some), or 0 if the client closed");
+    char why[128];
+    step("recv(fd %d)\n"
+         "fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)\n"
+         "the bytes waiting (select said there are some), or 0 if the client closed",
+         fd, fd, c->peer);
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return; /* nothing after all: select() will tell us again */
-        drop(fd, fmt("recv: %s", strerror(errno)));
+        snprintf(why, sizeof why, "recv: %s", strerror(errno));
+        drop(fd, why);
         return;
     }
     if (n == 0) {
         drop(fd, "closed the connection");
         return;
     }
-    if (!quiet)
+    if (!quiet) {
+        char text[TEXT_SIZE];
         say("recv(fd %d) = %ld bytes from %s: %s", fd, (long)n, c->peer,
-            payload_text(buf, (size_t)n));
+            payload_text(buf, (size_t)n, text));
+    }
 
     /* send() on a non-blocking socket takes what fits in the kernel's send
      * buffer and returns at once. What does not fit waits in `pending`. */
-    if (step_mode)
-        step(fmt("send(fd %d, %ld bytes)", fd, (long)n),
-             fmt("fd %d ESTABLISHED (CLOSE_WAIT once the client has closed)", fd),
-             "as much as fits in the send buffer is queued; the rest waits with us");
+    step("send(fd %d, %ld bytes)\n"
+         "fd %d ESTABLISHED (CLOSE_WAIT once the client has closed)\n"
+         "as much as fits in the send buffer is queued; the rest waits with us",
+         fd, (long)n, fd);
     size_t off = 0;
     while (off < (size_t)n) {
         ssize_t w = send(fd, buf + off, (size_t)n - off, 0);
@@ -315,7 +325,8 @@ static void client_readable(int fd)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
-            drop(fd, fmt("send: %s", strerror(errno)));
+            snprintf(why, sizeof why, "send: %s", strerror(errno));
+            drop(fd, why);
             return;
         }
         off += (size_t)w;
@@ -345,12 +356,11 @@ static void client_readable(int fd)
 static void client_writable(int fd)
 {
     struct client *c = &clients[fd];
-    if (step_mode)
-        step(fmt("send(fd %d, %lu pending bytes)", fd,
-                 (unsigned long)(c->pending_len - c->pending_off)),
-             fmt("fd %d ESTABLISHED (CLOSE_WAIT once the client has closed); its send buffer had "
-                 "been full", fd),
-             "more of the pending bytes are queued");
+    step("send(fd %d, %lu pending bytes)\n"
+         "fd %d ESTABLISHED (CLOSE_WAIT once the client has closed); its send buffer had been "
+         "full\n"
+         "more of the pending bytes are queued",
+         fd, (unsigned long)(c->pending_len - c->pending_off), fd);
     while (c->pending_off < c->pending_len) {
         ssize_t w = send(fd, c->pending + c->pending_off, c->pending_len - c->pending_off, 0);
         if (w < 0) {
@@ -358,7 +368,9 @@ static void client_writable(int fd)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            drop(fd, fmt("send: %s", strerror(errno)));
+            char why[128];
+            snprintf(why, sizeof why, "send: %s", strerror(errno));
+            drop(fd, why);
             return;
         }
         c->pending_off += (size_t)w;
@@ -374,14 +386,16 @@ static void client_writable(int fd)
 static void drop(int fd, const char *why)
 {
     struct client *c = &clients[fd];
-    if (step_mode) {
-        int fin = strcmp(why, "closed the connection") == 0;
-        step(fmt("close(fd %d)", fd),
-             fin ? fmt("fd %d CLOSE_WAIT: the client closed the connection (recv returned 0)", fd)
-                 : fmt("fd %d: the connection failed (%s)", fd, why),
-             fin ? "our FIN finishes the close: the client's end goes to TIME_WAIT, fd gone"
-                 : "the fd is gone from lsof");
-    }
+    if (strcmp(why, "closed the connection") == 0)
+        step("close(fd %d)\n"
+             "fd %d CLOSE_WAIT: the client closed the connection (recv returned 0)\n"
+             "our FIN finishes the close: the client's end goes to TIME_WAIT, fd gone",
+             fd, fd);
+    else
+        step("close(fd %d)\n"
+             "fd %d: the connection failed (%s)\n"
+             "the fd is gone from lsof",
+             fd, fd, why);
     close(fd);
     free(c->pending);
     c->pending = NULL;
@@ -394,6 +408,64 @@ static void drop(int fd, const char *why)
     if (!quiet)
         say("close(fd %d): client %s %s after %llu bytes (%d client%s now)", fd, c->peer, why,
             c->bytes, nactive, nactive == 1 ? "" : "s");
+}
+
+/* bind() failed: say why, and for EADDRINUSE which of the two it is. */
+_Noreturn static void bind_failed(int lfd, const struct sockaddr_in *me, const char *here)
+{
+    int e = errno, port = ntohs(me->sin_port);
+    char advice[400] = "";
+    if (e == EADDRINUSE && port_has_listener(me))
+        snprintf(advice, sizeof advice,
+                 " (a server is listening on port %d now: lsof -n -P -i TCP:%d -s TCP:LISTEN "
+                 "shows which)",
+                 port, port);
+    else if (e == EADDRINUSE)
+        snprintf(advice, sizeof advice,
+                 " (no server listens on port %d, but connections of an earlier server linger, "
+                 "e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server "
+                 "used -r too; else wait. ss -tan 'sport = :%d' shows them)",
+                 port, port);
+    else if (e == EADDRNOTAVAIL)
+        snprintf(advice, sizeof advice, " (that address is not one of this machine's)");
+    else if (e == EACCES)
+        snprintf(advice, sizeof advice, " (ports below 1024 need root)");
+    fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e), advice);
+    exit(1);
+}
+
+/* Is a server listening on the port bind() found in use? Ask the kernel:
+ * a non-blocking connect() to that address (to 127.0.0.1 for the
+ * wildcard), 500 ms at most. Connected, or still waiting (a listener whose
+ * queue is full drops our SYN): yes. Refused: no, only connections linger. */
+static int port_has_listener(const struct sockaddr_in *me)
+{
+    struct sockaddr_in to = *me;
+    if (to.sin_addr.s_addr == htonl(INADDR_ANY))
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    int flags = fcntl(fd, F_GETFL), listening = 0;
+    if (flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+        if (connect(fd, (struct sockaddr *)&to, sizeof to) == 0) {
+            listening = 1;
+        } else if (errno == EINPROGRESS && fd < FD_SETSIZE) {
+            fd_set w;
+            FD_ZERO(&w);
+            FD_SET(fd, &w);
+            struct timeval wait = {0, 500000};
+            int ready = select(fd + 1, NULL, &w, NULL, &wait);
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (ready == 0) /* no answer in 500 ms: a listener with a full queue */
+                listening = 1;
+            else if (ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+                listening = err == 0;
+        }
+    }
+    close(fd);
+    return listening;
 }
 
 static long long now_ms(void)
@@ -423,6 +495,22 @@ static void usage(FILE *out)
             prog, DEFAULT_PORT, DEFAULT_BACKLOG, FD_SETSIZE);
 }
 
+/* --help is -h; any other --word is not an option of ours (getopt would
+ * say "unknown option --"). */
+static void long_options(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0')
+            usage_error("unknown option '%s': the options are single letters", argv[i]);
+    }
+}
+
 _Noreturn static void usage_error(const char *f, ...)
 {
     va_list ap;
@@ -440,33 +528,48 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
+/* One line of the log on stdout. When stdout fails (a closed pipe: EPIPE,
+ * as SIGPIPE is ignored; a full disk), say so once on stderr and write no
+ * more log: the clients are still served. */
 static void say(const char *f, ...)
 {
+    if (log_lost)
+        return;
+    int saved = errno;
     va_list ap;
+    errno = 0;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
-    putchar('\n');
+    putchar('\n'); /* line-buffered: this writes the line */
+    if (ferror(stdout) || fflush(stdout) == EOF) {
+        log_lost = 1;
+        fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
+                strerror(errno != 0 ? errno : EIO));
+    }
+    errno = saved;
 }
 
-static const char *fmt(const char *f, ...)
-{
-    static char bufs[8][256];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
-    va_end(ap);
-    return b;
-}
-
-static void step(const char *call, const char *now, const char *after)
+/* Step mode: say what the next call is, what lsof/netstat/ss show now and
+ * what they will show after it, then wait for Enter. The three texts are
+ * one printf format, "CALL\nNOW\nAFTER". Without -S: nothing. */
+static void step(const char *f, ...)
 {
     if (!step_mode)
         return;
-    say("step: next: %s", call);
+    char text[1024];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(text, sizeof text, f, ap);
+    va_end(ap);
+    char *now = strchr(text, '\n');
+    char *after = now != NULL ? strchr(now + 1, '\n') : NULL;
+    if (now == NULL || after == NULL)
+        now = after = text + strlen(text); /* not three texts: a bug here */
+    else
+        *now++ = *after++ = '\0';
+    say("step: next: %s", text);
     say("step:   now:   %s", now);
     say("step:   after: %s", after);
     say("step: press Enter to run it");
@@ -487,16 +590,21 @@ static void step(const char *call, const char *now, const char *after)
 
 static int parse_port(const char *s)
 {
+    if (!is_port(s))
+        usage_error("bad port '%s': must be a number from 1 to 65535", s);
+    return (int)strtol(s, NULL, 10);
+}
+
+/* A port number, 1 to 65535? (A leftover argument that is one was meant
+ * for -p.) */
+static int is_port(const char *s)
+{
     long v = 0;
-    if (*s == '\0')
-        usage_error("bad port '': must be a number from 1 to 65535");
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
-            usage_error("bad port '%s': must be a number from 1 to 65535", s);
+            return 0;
     }
-    if (v == 0)
-        usage_error("bad port '%s': must be a number from 1 to 65535", s);
-    return (int)v;
+    return v > 0;
 }
 
 static int parse_count(const char *s, const char *what, int min, int max)
@@ -533,27 +641,37 @@ static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
     freeaddrinfo(res);
 }
 
-static const char *addr_text(const struct sockaddr *sa)
+/* An address as lsof -n -P shows it (*:12333, 127.0.0.1:43706), written
+ * into the caller's buf, which is returned. */
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
-    }
-    if (sa->sa_family == AF_INET6) {
+            snprintf(buf, size, "*:%u", ntohs(s->sin_port));
+        else if (inet_ntop(AF_INET, &s->sin_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "%s:%u", host, ntohs(s->sin_port));
+        else
+            snprintf(buf, size, "?:%u", ntohs(s->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+        if (inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "[%s]:%u", host, ntohs(s->sin6_port));
+        else
+            snprintf(buf, size, "[?]:%u", ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, size, "(address family %d)", sa->sa_family);
     }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
 }
 
-static const char *payload_text(const unsigned char *p, size_t n)
+/* The first 60 bytes of a message, quoted, with anything unprintable
+ * escaped (\n, \x1b: a client cannot send escape sequences to the
+ * operator's terminal), written into the caller's out, which is returned.
+ * At most 60 x 4 + 40 bytes: TEXT_SIZE is plenty. */
+static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_SIZE])
 {
-    static char out[512];
     size_t o = 0, shown = n < 60 ? n : 60;
     out[o++] = '"';
     for (size_t i = 0; i < shown; i++) {
