@@ -11,6 +11,14 @@
  *   cc -o tcpserver3 tcpserver3.c
  *   ./tcpserver3                 all interfaces, port 12333
  *   ./tcpserver3 -m 2            at most 2 clients; more are closed at once
+ *   ./tcpserver3 -S              step mode: pause before each socket call
+ *
+ * Watch it from another terminal (PID is on its first line):
+ *   lsof -n -P -p PID            fd 3 (LISTEN), then one fd per client
+ *                                (ESTABLISHED): many connections, one process
+ *   ss -tanp 'sport = :12333'    the same (Linux); a client that does not
+ *                                read shows as a growing Send-Q
+ *   netstat -an -p tcp           (macOS; Linux: netstat -tan)
  *
  * Two limits of select() are handled here, because textbook loops get them
  * wrong: an fd of FD_SETSIZE (1024) or more cannot go into an fd_set (such a
@@ -41,11 +49,21 @@
 
 #define DEFAULT_PORT 12333
 #define DEFAULT_BACKLOG 5
-#define CHUNK 65536 /* one recv(); also the most a client can have pending */
+#define CHUNK 65536   /* one recv(); also the most a client can have pending */
+#define TEXT_SIZE 512 /* a message as the log shows it: see payload_text() */
 
 static const char *prog = "tcpserver3";
-static int quiet;     /* -q: no line per client or message (for benchmarks) */
-static int step_mode; /* -S: pause before each socket call */
+
+/* The command line, filled by parse_options(). */
+static struct options {
+    const char *address; /* -a: listen on this address only (NULL: all) */
+    int port;            /* -p */
+    int backlog;         /* -l: listen()'s queue */
+    int max_clients;     /* -m; fds >= FD_SETSIZE are refused anyway */
+    int reuse;           /* -r: SO_REUSEADDR before bind() */
+    int quiet;           /* -q: no line per client or message (benchmarks) */
+    int step;            /* -S: pause before each socket call */
+} opt = {.port = DEFAULT_PORT, .backlog = DEFAULT_BACKLOG, .max_clients = FD_SETSIZE};
 
 /* One connected client, found by its fd (always < FD_SETSIZE). */
 struct client {
@@ -57,203 +75,188 @@ struct client {
 static struct client clients[FD_SETSIZE];
 static int active[FD_SETSIZE]; /* the fds of connected clients */
 static int nactive;
+static long long accept_again_at; /* after EMFILE: when to try accept() again */
+static int log_lost; /* stdout failed: no more log lines, the serving goes on */
 
+/* The phases of the select() loop */
+static int watch(int lfd, int accepting, fd_set *readable, fd_set *writable);
+static void accept_clients(int lfd);
+static void echo(int fd);
+static void send_pending(int fd);
+static ssize_t send_nonblocking(int fd, const unsigned char *p, size_t len);
+static void close_client(int fd, const char *why);
+/* What step mode and the log say at each call */
+static void before_socket(void);
+static void after_socket(int lfd);
+static void before_setsockopt(int lfd);
+static void after_setsockopt(int lfd);
+static void before_bind(int lfd, const struct sockaddr_in *me);
+_Noreturn static void bind_failed(int lfd, const struct sockaddr_in *me);
+static int port_has_listener(const struct sockaddr_in *me);
+static void after_bind(int lfd, const struct sockaddr_in *me);
+static void before_listen(int lfd, const struct sockaddr_in *me);
+static void after_listen(int lfd, const struct sockaddr_in *me);
+static void before_select(int lfd, int maxfd);
+static void before_accept(int lfd);
+static void accept_failed(int lfd, int err);
+static void turned_away(int lfd, int fd, const char *them);
+static void after_accept(int lfd, int fd);
+static void before_recv(int fd);
+static void after_recv(int fd, const unsigned char *buf, ssize_t n);
+static void before_send(int fd, ssize_t n);
+static void after_send(int fd, size_t sent, ssize_t n);
+static void before_send_pending(int fd);
+static void after_send_pending(int fd);
+static void before_close(int fd, const char *why);
+static void after_close(int fd, const char *why);
+/* Plumbing */
+static void parse_options(int argc, char **argv);
+static void long_options(int argc, char **argv);
+static void usage(FILE *out);
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
-static void usage(FILE *out);
 static void say(const char *fmt, ...);
-static const char *fmt(const char *f, ...);
-static void step(const char *call, const char *now, const char *after);
+static void step(const char *fmt, ...);
+static int is_port(const char *s);
 static int parse_port(const char *s);
 static int parse_count(const char *s, const char *what, int min, int max);
-static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out);
-static void accept_clients(int lfd, int max_clients);
-static void client_readable(int fd);
-static void client_writable(int fd);
-static void drop(int fd, const char *why);
+static void server_address(struct sockaddr_in *out);
+static int set_nonblocking(int fd);
 static long long now_ms(void);
-static const char *addr_text(const struct sockaddr *sa);
-static const char *payload_text(const unsigned char *p, size_t n);
-
-static long long accept_again_at; /* after EMFILE: when to try accept() again */
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
+static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_SIZE]);
 
 int main(int argc, char **argv)
 {
-    const char *address = NULL;
-    int port = DEFAULT_PORT, backlog = DEFAULT_BACKLOG, reuse = 0, opt;
-    int max_clients = FD_SETSIZE; /* -m; fds >= FD_SETSIZE are refused anyway */
-
-    opterr = 0;
-    while ((opt = getopt(argc, argv, ":p:a:l:m:rqSh")) != -1) {
-        switch (opt) {
-        case 'p': port = parse_port(optarg); break;
-        case 'a': address = optarg; break;
-        case 'l': backlog = parse_count(optarg, "backlog", 0, 65535); break;
-        case 'm': max_clients = parse_count(optarg, "client limit", 1, FD_SETSIZE); break;
-        case 'r': reuse = 1; break;
-        case 'q': quiet = 1; break;
-        case 'S': step_mode = 1; break;
-        case 'h': usage(stdout); return 0;
-        case ':': usage_error("option -%c needs an argument", optopt);
-        default: usage_error("unknown option -%c", optopt);
-        }
-    }
-    if (optind < argc)
-        usage_error("unexpected argument '%s'", argv[optind]);
-
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    parse_options(argc, argv);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* the log goes out a line at a time */
     /* send() to a client that has reset the connection raises SIGPIPE,
      * which would kill the server and every other client with it. */
     signal(SIGPIPE, SIG_IGN);
-
     struct sockaddr_in me;
-    resolve_ipv4(address, port, &me);
-    char here[64];
-    snprintf(here, sizeof here, "%s", addr_text((struct sockaddr *)&me));
-    say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
+    server_address(&me); /* *:PORT, or -a's address (getaddrinfo()) */
 
-    step("socket(AF_INET, SOCK_STREAM, 0)", "no socket yet",
-         "a new fd: a TCP socket with no address (netstat and ss do not list it)");
+    /* socket(): a TCP socket, no address yet: lsof shows it, ss does not. */
+    before_socket();
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     if (lfd < 0)
         fail("socket");
-    say("socket(AF_INET, SOCK_STREAM, 0) = fd %d", lfd);
+    after_socket(lfd);
 
-    if (reuse) {
+    /* -r: SO_REUSEADDR lets bind() take a port that connections of an
+     * earlier server still hold (on Linux: if that server set it too). */
+    if (opt.reuse) {
         int one = 1;
-        step(fmt("setsockopt(fd %d, SO_REUSEADDR, 1)", lfd), fmt("fd %d has no address", lfd),
-             "no visible change: bind() may now reuse a port old connections still hold");
+        before_setsockopt(lfd);
         if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
             fail("setsockopt(SO_REUSEADDR)");
-        say("setsockopt(fd %d, SO_REUSEADDR, 1) ok", lfd);
+        after_setsockopt(lfd);
     }
 
-    step(fmt("bind(fd %d, %s)", lfd, here),
-         fmt("fd %d has no address: ss -tln does not show port %d", lfd, port),
-         fmt("fd %d owns %s but is not LISTEN yet", lfd, here));
-    if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0) {
-        int e = errno;
-        fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e),
-                e == EADDRINUSE ? " (a server runs on this port, or connections of an earlier one linger: see ss "
-                                  "-tan; -r restarts at once only if the earlier server used -r "
-                                  "too, else wait for its TIME_WAIT, 60 s)"
-                : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
-                : e == EACCES        ? " (ports below 1024 need root)"
-                                     : "");
-        return 1;
-    }
-    say("bind(fd %d, %s) ok", lfd, here);
+    /* bind(): claim the port. Not LISTEN yet: a SYN here still gets RST. */
+    before_bind(lfd, &me);
+    if (bind(lfd, (struct sockaddr *)&me, sizeof me) < 0)
+        bind_failed(lfd, &me); /* exit 1, with the EADDRINUSE advice */
+    after_bind(lfd, &me);
 
-    step(fmt("listen(fd %d, %d)", lfd, backlog),
-         fmt("fd %d bound to %s, not listening: ss -tln does not show it", lfd, here),
-         fmt("fd %d is LISTEN: lsof 'TCP %s (LISTEN)'", lfd, here));
-    if (listen(lfd, backlog) < 0)
+    /* listen(): LISTEN. The kernel completes handshakes by itself now and
+     * queues them for accept(). Non-blocking: accept() says EAGAIN instead
+     * of sleeping when a client that select() announced has gone again. */
+    before_listen(lfd, &me);
+    if (listen(lfd, opt.backlog) < 0)
         fail("listen");
-    /* Non-blocking listener: accept() says EAGAIN instead of sleeping when
-     * a client that select() announced has already gone again. */
-    int flags = fcntl(lfd, F_GETFL);
-    if (flags < 0 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) < 0)
+    if (set_nonblocking(lfd) < 0)
         fail("fcntl(O_NONBLOCK)");
-    say("listen(fd %d, %d) ok: fd %d is LISTEN on %s; serving up to %d clients with select()",
-        lfd, backlog, lfd, here, max_clients);
+    after_listen(lfd, &me);
 
     for (;;) {
-        /* Which sockets do we want to hear about? The listener (new
-         * clients), each client with nothing pending (bytes to read) and
-         * each client with pending output (room to send it). A client with
-         * pending output is not read from: that is what bounds its buffer. */
-        fd_set readable, writable;
-        FD_ZERO(&readable);
-        FD_ZERO(&writable);
-        int maxfd = -1;
-        struct timeval retry = {0, 0}, *timeout = NULL;
-        if (now_ms() >= accept_again_at) {
-            FD_SET(lfd, &readable);
-            maxfd = lfd;
-        } else {
-            retry.tv_usec = 100000; /* out of fds: look again shortly */
-            timeout = &retry;
-        }
-        for (int i = 0; i < nactive; i++) {
-            int fd = active[i];
-            if (clients[fd].pending != NULL)
-                FD_SET(fd, &writable);
-            else
-                FD_SET(fd, &readable);
-            if (fd > maxfd)
-                maxfd = fd;
-        }
+        fd_set readable, writable; /* the fds to watch: see watch() */
+        int accepting = now_ms() >= accept_again_at; /* not for 100 ms after EMFILE */
+        int maxfd = watch(lfd, accepting, &readable, &writable);
+        struct timeval retry = {0, 100000};
 
-        /* select(): sleep until at least one of them is ready. It returns
-         * the sets changed to hold only the ready fds. */
-        if (step_mode)
-            step(fmt("select(%d fds)", maxfd + 1),
-                 fmt("fd %d LISTEN and %d client socket(s), all in one process, each ESTABLISHED "
-                     "(CLOSE_WAIT once the client has closed)", lfd,
-                     nactive),
-                 "returns when a client connects, sends, or has room for our pending bytes");
-        int ready = select(maxfd + 1, &readable, &writable, NULL, timeout);
-        if (ready < 0) {
+        /* select(): sleep until at least one of them is ready (without the
+         * listener: 100 ms at most). It leaves only the ready fds in the sets. */
+        before_select(lfd, maxfd);
+        if (select(maxfd + 1, &readable, &writable, NULL, accepting ? NULL : &retry) < 0) {
             if (errno == EINTR) /* a signal: nothing is ready, just look again */
                 continue;
             fail("select");
         }
         if (FD_ISSET(lfd, &readable))
-            accept_clients(lfd, max_clients);
-        /* Backwards: drop() moves the last client into the slot it frees. */
+            accept_clients(lfd); /* accept() the waiting connections */
+        /* Backwards: close_client() moves the last client into the slot it frees. */
         for (int i = nactive - 1; i >= 0; i--) {
             int fd = active[i];
             if (FD_ISSET(fd, &writable))
-                client_writable(fd);
+                send_pending(fd); /* send() the bytes that did not fit before */
             else if (FD_ISSET(fd, &readable))
-                client_readable(fd);
+                echo(fd); /* recv(), and send() it back; or close() */
         }
     }
 }
 
-/* accept(): take every connection the kernel has queued. Each becomes a
- * non-blocking client socket, unless it cannot be watched with select(). */
-static void accept_clients(int lfd, int max_clients)
+/*
+ * watch(): fill the two fd_sets for select() and return the highest fd.
+ * readable: the listener (a waiting connection makes it readable), unless
+ * accept() is paused after EMFILE, and each client with nothing pending
+ * (its bytes to recv()). writable: each client with pending output (room in
+ * its send buffer). A client with pending output is not read from: that
+ * is what bounds its buffer.
+ */
+static int watch(int lfd, int accepting, fd_set *readable, fd_set *writable)
+{
+    int maxfd = -1;
+    FD_ZERO(readable);
+    FD_ZERO(writable);
+    if (accepting) {
+        FD_SET(lfd, readable);
+        maxfd = lfd;
+    }
+    for (int i = 0; i < nactive; i++) {
+        int fd = active[i];
+        FD_SET(fd, clients[fd].pending != NULL ? writable : readable);
+        if (fd > maxfd)
+            maxfd = fd;
+    }
+    return maxfd;
+}
+
+/*
+ * accept_clients(): the listener is readable: connections wait in its
+ * queue. accept() takes them one by one until EAGAIN (64 at most, so that
+ * the clients we have get their turn too). Each becomes a non-blocking
+ * client socket, watched from the next select() on; unless select() cannot
+ * watch its fd (FD_SETSIZE or more) or -m clients are here already: then
+ * it is closed at once.
+ */
+static void accept_clients(int lfd)
 {
     for (int batch = 0; batch < 64; batch++) {
-        if (step_mode)
-            step(fmt("accept(fd %d)", lfd), fmt("fd %d LISTEN; ss -tln Recv-Q: connections waiting", lfd),
-                 "a new fd for the oldest waiting connection, or EAGAIN if none");
         struct sockaddr_storage peer;
         socklen_t peerlen = sizeof peer;
+        before_accept(lfd);
         int fd = accept(lfd, (struct sockaddr *)&peer, &peerlen);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                /* The connection stays queued, so select() would report the
-                 * listener at once, for ever: stop watching it for 100 ms. */
-                fprintf(stderr, "%s: accept(fd %d): %s: not accepting for 100 ms\n", prog, lfd,
-                        strerror(errno));
+            /* EMFILE: out of fds. The connection stays queued, so select()
+             * would report the listener at once, for ever: stop watching
+             * it for 100 ms. (EAGAIN: the queue is empty.) */
+            int e = errno;
+            if (e == EMFILE || e == ENFILE)
                 accept_again_at = now_ms() + 100;
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                       errno != ECONNABORTED) {
-                fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, strerror(errno));
-            }
+            accept_failed(lfd, e);
             return;
         }
-        const char *them = addr_text((struct sockaddr *)&peer);
-        if (fd >= FD_SETSIZE) {
-            /* FD_SET on this fd would write past the end of the fd_set. */
-            fprintf(stderr, "%s: accept(fd %d) = fd %d from %s: select() can only watch fds "
-                            "below FD_SETSIZE (%d): closing this connection\n",
-                    prog, lfd, fd, them, FD_SETSIZE);
-            close(fd);
-            continue;
-        }
-        if (nactive >= max_clients) {
-            fprintf(stderr, "%s: accept(fd %d) = fd %d from %s: already %d clients (-m): "
-                            "closing this connection\n",
-                    prog, lfd, fd, them, nactive);
+        char them[64];
+        addr_text((struct sockaddr *)&peer, them, sizeof them);
+        /* FD_SET on an fd >= FD_SETSIZE would write past the end of the fd_set. */
+        if (fd >= FD_SETSIZE || nactive >= opt.max_clients) {
+            turned_away(lfd, fd, them);
             close(fd);
             continue;
         }
         /* Linux does not pass O_NONBLOCK on from the listener; BSD does. */
-        int flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        if (set_nonblocking(fd) < 0) {
             fprintf(stderr, "%s: fcntl(fd %d, O_NONBLOCK): %s: closing it\n", prog, fd,
                     strerror(errno));
             close(fd);
@@ -271,117 +274,115 @@ static void accept_clients(int lfd, int max_clients)
         memset(c, 0, sizeof *c);
         snprintf(c->peer, sizeof c->peer, "%s", them);
         active[nactive++] = fd;
-        if (!quiet)
-            say("accept(fd %d) = fd %d: client %s connected (%d client%s now)", lfd, fd, c->peer,
-                nactive, nactive == 1 ? "" : "s");
+        after_accept(lfd, fd);
     }
 }
 
-/* recv() from a client select() found readable, and echo what came. */
-static void client_readable(int fd)
+/*
+ * echo(): select() found a client readable: bytes wait, or its FIN (recv()
+ * returns 0), or an error. recv() takes up to one CHUNK and send() gives it
+ * back. What the send buffer cannot take now waits in c->pending (at most
+ * one CHUNK), and the client is not read from until send_pending() has
+ * sent it all.
+ */
+static void echo(int fd)
 {
     static unsigned char buf[CHUNK];
     struct client *c = &clients[fd];
-    if (step_mode)
-        step(fmt("recv(fd %d)", fd),
-             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", fd, c->peer),
-             "the bytes waiting (select said there are some), or 0 if the client closed");
+    char why[128];
+    before_recv(fd);
     ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return; /* nothing after all: select() will tell us again */
     if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return; /* nothing after all: select() will tell us again */
-        drop(fd, fmt("recv: %s", strerror(errno)));
+        snprintf(why, sizeof why, "recv: %s", strerror(errno));
+        close_client(fd, why);
         return;
     }
     if (n == 0) {
-        drop(fd, "closed the connection");
+        close_client(fd, "closed the connection");
         return;
     }
-    if (!quiet)
-        say("recv(fd %d) = %ld bytes from %s: %s", fd, (long)n, c->peer,
-            payload_text(buf, (size_t)n));
+    after_recv(fd, buf, n);
 
-    /* send() on a non-blocking socket takes what fits in the kernel's send
-     * buffer and returns at once. What does not fit waits in `pending`. */
-    if (step_mode)
-        step(fmt("send(fd %d, %ld bytes)", fd, (long)n),
-             fmt("fd %d ESTABLISHED (CLOSE_WAIT once the client has closed)", fd),
-             "as much as fits in the send buffer is queued; the rest waits with us");
-    size_t off = 0;
-    while (off < (size_t)n) {
-        ssize_t w = send(fd, buf + off, (size_t)n - off, 0);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            drop(fd, fmt("send: %s", strerror(errno)));
-            return;
-        }
-        off += (size_t)w;
+    before_send(fd, n);
+    ssize_t sent = send_nonblocking(fd, buf, (size_t)n);
+    if (sent < 0) {
+        snprintf(why, sizeof why, "send: %s", strerror(errno));
+        close_client(fd, why);
+        return;
     }
-    c->bytes += off;
-    if (off < (size_t)n) {
-        /* The client is not reading. Keep the rest (at most one CHUNK) and
-         * stop reading from it until the rest is sent. */
-        c->pending_len = (size_t)n - off;
+    c->bytes += (size_t)sent;
+    if (sent < n) {
+        /* The client is not reading: keep the rest, stop reading from it. */
+        c->pending_len = (size_t)(n - sent);
         c->pending_off = 0;
         c->pending = malloc(c->pending_len);
         if (c->pending == NULL) {
-            drop(fd, "out of memory");
+            close_client(fd, "out of memory");
             return;
         }
-        memcpy(c->pending, buf + off, c->pending_len);
-        if (!quiet)
-            say("send(fd %d): %lu of %ld bytes sent, the client is not reading fast enough: "
-                "waiting until it has room",
-                fd, (unsigned long)off, (long)n);
-    } else if (!quiet) {
-        say("send(fd %d) = %ld bytes: echoed", fd, (long)n);
+        memcpy(c->pending, buf + sent, c->pending_len);
     }
+    after_send(fd, (size_t)sent, n);
 }
 
-/* select() found room in the send buffer of a client with pending bytes. */
-static void client_writable(int fd)
+/*
+ * send_pending(): select() found room in the send buffer of a client with
+ * pending bytes (it has read some). send() more of them; once all are
+ * gone, the client is read from again.
+ */
+static void send_pending(int fd)
 {
     struct client *c = &clients[fd];
-    if (step_mode)
-        step(fmt("send(fd %d, %lu pending bytes)", fd,
-                 (unsigned long)(c->pending_len - c->pending_off)),
-             fmt("fd %d ESTABLISHED (CLOSE_WAIT once the client has closed); its send buffer had "
-                 "been full", fd),
-             "more of the pending bytes are queued");
-    while (c->pending_off < c->pending_len) {
-        ssize_t w = send(fd, c->pending + c->pending_off, c->pending_len - c->pending_off, 0);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            drop(fd, fmt("send: %s", strerror(errno)));
-            return;
-        }
-        c->pending_off += (size_t)w;
-        c->bytes += (size_t)w;
+    before_send_pending(fd);
+    ssize_t sent = send_nonblocking(fd, c->pending + c->pending_off,
+                                    c->pending_len - c->pending_off);
+    if (sent < 0) {
+        char why[128];
+        snprintf(why, sizeof why, "send: %s", strerror(errno));
+        close_client(fd, why);
+        return;
     }
+    c->pending_off += (size_t)sent;
+    c->bytes += (size_t)sent;
+    if (c->pending_off < c->pending_len)
+        return; /* the buffer is full again: select() tells us when there is room */
     free(c->pending);
     c->pending = NULL; /* all sent: read from this client again */
-    if (!quiet)
-        say("send(fd %d): pending bytes all sent, reading from %s again", fd, c->peer);
+    after_send_pending(fd);
 }
 
-/* close() a client and forget it; the other clients do not notice. */
-static void drop(int fd, const char *why)
+/*
+ * send_nonblocking(): send() on a non-blocking socket takes what fits in
+ * the kernel's send buffer and returns at once; EAGAIN means it is full.
+ * Returns how many bytes went (maybe fewer than len), or -1 on an error.
+ */
+static ssize_t send_nonblocking(int fd, const unsigned char *p, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = send(fd, p + off, len - off, 0);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (w < 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return (ssize_t)off;
+}
+
+/*
+ * close_client(): close() a client and forget it; the other clients do not
+ * notice. After the client's FIN (recv() returned 0) our close() sends our
+ * FIN and the connection ends; after an error the fd just goes.
+ */
+static void close_client(int fd, const char *why)
 {
     struct client *c = &clients[fd];
-    if (step_mode) {
-        int fin = strcmp(why, "closed the connection") == 0;
-        step(fmt("close(fd %d)", fd),
-             fin ? fmt("fd %d CLOSE_WAIT: the client closed the connection (recv returned 0)", fd)
-                 : fmt("fd %d: the connection failed (%s)", fd, why),
-             fin ? "our FIN finishes the close: the client's end goes to TIME_WAIT, fd gone"
-                 : "the fd is gone from lsof");
-    }
+    before_close(fd, why);
     close(fd);
     free(c->pending);
     c->pending = NULL;
@@ -391,16 +392,296 @@ static void drop(int fd, const char *why)
             break;
         }
     }
-    if (!quiet)
-        say("close(fd %d): client %s %s after %llu bytes (%d client%s now)", fd, c->peer, why,
-            c->bytes, nactive, nactive == 1 ? "" : "s");
+    after_close(fd, why);
 }
 
-static long long now_ms(void)
+/* ==== The lesson ends here. Below: what step mode and the log say at each call (in lecture order), then the plumbing. ==== */
+
+static void before_socket(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
+    step("socket(AF_INET, SOCK_STREAM, 0)\n"
+         "no socket yet\n"
+         "a new fd: a TCP socket with no address (netstat and ss do not list it)");
+}
+
+static void after_socket(int lfd)
+{
+    say("socket(AF_INET, SOCK_STREAM, 0) = fd %d", lfd);
+}
+
+static void before_setsockopt(int lfd)
+{
+    step("setsockopt(fd %d, SO_REUSEADDR, 1)\n"
+         "fd %d has no address\n"
+         "no visible change: bind() may now reuse a port old connections still hold",
+         lfd, lfd);
+}
+
+static void after_setsockopt(int lfd)
+{
+    say("setsockopt(fd %d, SO_REUSEADDR, 1) ok", lfd);
+}
+
+static void before_bind(int lfd, const struct sockaddr_in *me)
+{
+    char here[64];
+    addr_text((const struct sockaddr *)me, here, sizeof here);
+    step("bind(fd %d, %s)\n"
+         "fd %d has no address: ss -tln does not show port %d\n"
+         "fd %d owns %s but is not LISTEN yet",
+         lfd, here, lfd, opt.port, lfd, here);
+}
+
+/* bind() failed: say why, and for EADDRINUSE which of the two it is. */
+_Noreturn static void bind_failed(int lfd, const struct sockaddr_in *me)
+{
+    int e = errno, port = ntohs(me->sin_port);
+    char here[64], advice[400] = "";
+    addr_text((const struct sockaddr *)me, here, sizeof here);
+    if (e == EADDRINUSE && port_has_listener(me))
+        snprintf(advice, sizeof advice,
+                 " (a server is listening on port %d now: lsof -n -P -i TCP:%d -s TCP:LISTEN "
+                 "shows which)",
+                 port, port);
+    else if (e == EADDRINUSE)
+        snprintf(advice, sizeof advice,
+                 " (no server listens on port %d, but connections of an earlier server linger, "
+                 "e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server "
+                 "used -r too; else wait. ss -tan 'sport = :%d' shows them)",
+                 port, port);
+    else if (e == EADDRNOTAVAIL)
+        snprintf(advice, sizeof advice, " (that address is not one of this machine's)");
+    else if (e == EACCES)
+        snprintf(advice, sizeof advice, " (ports below 1024 need root)");
+    fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e), advice);
+    exit(1);
+}
+
+/* Is a server listening on the port bind() found in use? Ask the kernel:
+ * a non-blocking connect() to that address (to 127.0.0.1 for the
+ * wildcard), 500 ms at most. Connected, or still waiting (a listener whose
+ * queue is full drops our SYN): yes. Refused: no, only connections linger. */
+static int port_has_listener(const struct sockaddr_in *me)
+{
+    struct sockaddr_in to = *me;
+    if (to.sin_addr.s_addr == htonl(INADDR_ANY))
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), listening = 0;
+    if (fd < 0)
+        return 0;
+    if (set_nonblocking(fd) == 0) {
+        if (connect(fd, (struct sockaddr *)&to, sizeof to) == 0) {
+            listening = 1;
+        } else if (errno == EINPROGRESS && fd < FD_SETSIZE) {
+            fd_set w;
+            FD_ZERO(&w);
+            FD_SET(fd, &w);
+            struct timeval wait = {0, 500000};
+            int ready = select(fd + 1, NULL, &w, NULL, &wait);
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (ready == 0) /* no answer in 500 ms: a listener with a full queue */
+                listening = 1;
+            else if (ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+                listening = err == 0;
+        }
+    }
+    close(fd);
+    return listening;
+}
+
+static void after_bind(int lfd, const struct sockaddr_in *me)
+{
+    char here[64];
+    say("bind(fd %d, %s) ok", lfd, addr_text((const struct sockaddr *)me, here, sizeof here));
+}
+
+static void before_listen(int lfd, const struct sockaddr_in *me)
+{
+    char here[64];
+    addr_text((const struct sockaddr *)me, here, sizeof here);
+    step("listen(fd %d, %d)\n"
+         "fd %d bound to %s, not listening: ss -tln does not show it\n"
+         "fd %d is LISTEN: lsof 'TCP %s (LISTEN)'",
+         lfd, opt.backlog, lfd, here, lfd, here);
+}
+
+static void after_listen(int lfd, const struct sockaddr_in *me)
+{
+    char here[64];
+    addr_text((const struct sockaddr *)me, here, sizeof here);
+    say("listen(fd %d, %d) ok: fd %d is LISTEN on %s; serving up to %d clients with select()",
+        lfd, opt.backlog, lfd, here, opt.max_clients);
+}
+
+static void before_select(int lfd, int maxfd)
+{
+    step("select(%d fds)\n"
+         "fd %d LISTEN and %d client socket(s), all in one process, each ESTABLISHED "
+         "(CLOSE_WAIT once the client has closed)\n"
+         "returns when a client connects, sends, or has room for our pending bytes",
+         maxfd + 1, lfd, nactive);
+}
+
+static void before_accept(int lfd)
+{
+    step("accept(fd %d)\n"
+         "fd %d LISTEN; ss -tln Recv-Q: connections waiting\n"
+         "a new fd for the oldest waiting connection, or EAGAIN if none",
+         lfd, lfd);
+}
+
+/* accept() failed with err: EAGAIN (the queue is empty), EINTR and
+ * ECONNABORTED (a client that left again) are no news. */
+static void accept_failed(int lfd, int err)
+{
+    if (err == EMFILE || err == ENFILE)
+        fprintf(stderr, "%s: accept(fd %d): %s: not accepting for 100 ms\n", prog, lfd,
+                strerror(err));
+    else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED)
+        fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, strerror(err));
+}
+
+/* accept() gave fd, but we close it at once: why. */
+static void turned_away(int lfd, int fd, const char *them)
+{
+    if (fd >= FD_SETSIZE)
+        fprintf(stderr,
+                "%s: accept(fd %d) = fd %d from %s: select() can only watch fds below "
+                "FD_SETSIZE (%d): closing this connection\n",
+                prog, lfd, fd, them, FD_SETSIZE);
+    else
+        fprintf(stderr,
+                "%s: accept(fd %d) = fd %d from %s: already %d clients (-m): closing this "
+                "connection\n",
+                prog, lfd, fd, them, nactive);
+}
+
+static void after_accept(int lfd, int fd)
+{
+    if (!opt.quiet)
+        say("accept(fd %d) = fd %d: client %s connected (%d client%s now)", lfd, fd,
+            clients[fd].peer, nactive, nactive == 1 ? "" : "s");
+}
+
+static void before_recv(int fd)
+{
+    step("recv(fd %d)\n"
+         "fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)\n"
+         "the bytes waiting (select said there are some), or 0 if the client closed",
+         fd, fd, clients[fd].peer);
+}
+
+static void after_recv(int fd, const unsigned char *buf, ssize_t n)
+{
+    char text[TEXT_SIZE];
+    if (!opt.quiet)
+        say("recv(fd %d) = %ld bytes from %s: %s", fd, (long)n, clients[fd].peer,
+            payload_text(buf, (size_t)n, text));
+}
+
+static void before_send(int fd, ssize_t n)
+{
+    step("send(fd %d, %ld bytes)\n"
+         "fd %d ESTABLISHED (CLOSE_WAIT once the client has closed)\n"
+         "as much as fits in the send buffer is queued; the rest waits with us",
+         fd, (long)n, fd);
+}
+
+static void after_send(int fd, size_t sent, ssize_t n)
+{
+    if (opt.quiet)
+        return;
+    if (sent < (size_t)n)
+        say("send(fd %d): %lu of %ld bytes sent, the client is not reading fast enough: "
+            "waiting until it has room",
+            fd, (unsigned long)sent, (long)n);
+    else
+        say("send(fd %d) = %ld bytes: echoed", fd, (long)n);
+}
+
+static void before_send_pending(int fd)
+{
+    const struct client *c = &clients[fd];
+    step("send(fd %d, %lu pending bytes)\n"
+         "fd %d ESTABLISHED (CLOSE_WAIT once the client has closed); its send buffer had been "
+         "full\n"
+         "more of the pending bytes are queued",
+         fd, (unsigned long)(c->pending_len - c->pending_off), fd);
+}
+
+static void after_send_pending(int fd)
+{
+    if (!opt.quiet)
+        say("send(fd %d): pending bytes all sent, reading from %s again", fd, clients[fd].peer);
+}
+
+static void before_close(int fd, const char *why)
+{
+    if (strcmp(why, "closed the connection") == 0)
+        step("close(fd %d)\n"
+             "fd %d CLOSE_WAIT: the client closed the connection (recv returned 0)\n"
+             "our FIN finishes the close: the client's end goes to TIME_WAIT, fd gone",
+             fd, fd);
+    else
+        step("close(fd %d)\n"
+             "fd %d: the connection failed (%s)\n"
+             "the fd is gone from lsof",
+             fd, fd, why);
+}
+
+static void after_close(int fd, const char *why)
+{
+    if (!opt.quiet)
+        say("close(fd %d): client %s %s after %llu bytes (%d client%s now)", fd, clients[fd].peer,
+            why, clients[fd].bytes, nactive, nactive == 1 ? "" : "s");
+}
+
+/* ---- plumbing: options, formatting, errors ---- */
+
+/* The command line into opt. -h and --help print the usage; a mistake is
+ * one line on stderr and exit 2. */
+static void parse_options(int argc, char **argv)
+{
+    int o;
+    long_options(argc, argv);
+    opterr = 0;
+    while ((o = getopt(argc, argv, ":p:a:l:m:rqSh")) != -1) {
+        switch (o) {
+        case 'p': opt.port = parse_port(optarg); break;
+        case 'a': opt.address = optarg; break;
+        case 'l': opt.backlog = parse_count(optarg, "backlog", 0, 65535); break;
+        case 'm': opt.max_clients = parse_count(optarg, "client limit", 1, FD_SETSIZE); break;
+        case 'r': opt.reuse = 1; break;
+        case 'q': opt.quiet = 1; break;
+        case 'S': opt.step = 1; break;
+        case 'h': usage(stdout); exit(0);
+        case ':': usage_error("option -%c needs an argument", optopt);
+        default: usage_error("unknown option -%c", optopt);
+        }
+    }
+    if (optind < argc && is_port(argv[optind]))
+        usage_error("unexpected argument '%s': the port goes with -p: %s -p %s", argv[optind],
+                    prog, argv[optind]);
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* --help is -h; any other --word is not an option of ours (getopt would
+ * say "unknown option --"). */
+static void long_options(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0')
+            usage_error("unknown option '%s': the options are single letters", argv[i]);
+    }
 }
 
 static void usage(FILE *out)
@@ -440,33 +721,48 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
+/* One line of the log on stdout. When stdout fails (a closed pipe: EPIPE,
+ * as SIGPIPE is ignored; a full disk), say so once on stderr and write no
+ * more log: the clients are still served. */
 static void say(const char *f, ...)
 {
+    if (log_lost)
+        return;
+    int saved = errno;
     va_list ap;
+    errno = 0;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
-    putchar('\n');
+    putchar('\n'); /* line-buffered: this writes the line */
+    if (ferror(stdout) || fflush(stdout) == EOF) {
+        log_lost = 1;
+        fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
+                strerror(errno != 0 ? errno : EIO));
+    }
+    errno = saved;
 }
 
-static const char *fmt(const char *f, ...)
+/* Step mode: say what the next call is, what lsof/netstat/ss show now and
+ * what they will show after it, then wait for Enter. The three texts are
+ * one printf format, "CALL\nNOW\nAFTER". Without -S: nothing. */
+static void step(const char *f, ...)
 {
-    static char bufs[8][256];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
+    if (!opt.step)
+        return;
+    char text[1024];
     va_list ap;
     va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
+    vsnprintf(text, sizeof text, f, ap);
     va_end(ap);
-    return b;
-}
-
-static void step(const char *call, const char *now, const char *after)
-{
-    if (!step_mode)
-        return;
-    say("step: next: %s", call);
+    char *now = strchr(text, '\n');
+    char *after = now != NULL ? strchr(now + 1, '\n') : NULL;
+    if (now == NULL || after == NULL)
+        now = after = text + strlen(text); /* not three texts: a bug here */
+    else
+        *now++ = *after++ = '\0';
+    say("step: next: %s", text);
     say("step:   now:   %s", now);
     say("step:   after: %s", after);
     say("step: press Enter to run it");
@@ -477,7 +773,7 @@ static void step(const char *call, const char *now, const char *after)
             continue;
         if (r <= 0) {
             say("step: standard input is closed: running on without pauses");
-            step_mode = 0;
+            opt.step = 0;
             return;
         }
         if (c == '\n')
@@ -485,18 +781,23 @@ static void step(const char *call, const char *now, const char *after)
     }
 }
 
-static int parse_port(const char *s)
+/* A port number, 1 to 65535? (A leftover argument that is one was meant
+ * for -p.) */
+static int is_port(const char *s)
 {
     long v = 0;
-    if (*s == '\0')
-        usage_error("bad port '': must be a number from 1 to 65535");
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
-            usage_error("bad port '%s': must be a number from 1 to 65535", s);
+            return 0;
     }
-    if (v == 0)
+    return v > 0;
+}
+
+static int parse_port(const char *s)
+{
+    if (!is_port(s))
         usage_error("bad port '%s': must be a number from 1 to 65535", s);
-    return (int)v;
+    return (int)strtol(s, NULL, 10);
 }
 
 static int parse_count(const char *s, const char *what, int min, int max)
@@ -511,11 +812,14 @@ static int parse_count(const char *s, const char *what, int min, int max)
     return (int)v;
 }
 
-static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
+/* The address to bind: all interfaces (INADDR_ANY), or the IPv4 address
+ * of -a ADDRESS, which getaddrinfo() finds for a name; port -p. */
+static void server_address(struct sockaddr_in *out)
 {
+    const char *host = opt.address;
     memset(out, 0, sizeof *out);
     out->sin_family = AF_INET;
-    out->sin_port = htons((unsigned short)port);
+    out->sin_port = htons((unsigned short)opt.port);
     out->sin_addr.s_addr = htonl(INADDR_ANY);
     if (host == NULL)
         return;
@@ -533,27 +837,53 @@ static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
     freeaddrinfo(res);
 }
 
-static const char *addr_text(const struct sockaddr *sa)
+/* O_NONBLOCK on fd: its calls return EAGAIN instead of sleeping. */
+static int set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -1;
+    return 0;
+}
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* An address as lsof -n -P shows it (*:12333, 127.0.0.1:43706), written
+ * into the caller's buf, which is returned. */
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
-    }
-    if (sa->sa_family == AF_INET6) {
+            snprintf(buf, size, "*:%u", ntohs(s->sin_port));
+        else if (inet_ntop(AF_INET, &s->sin_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "%s:%u", host, ntohs(s->sin_port));
+        else
+            snprintf(buf, size, "?:%u", ntohs(s->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+        if (inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "[%s]:%u", host, ntohs(s->sin6_port));
+        else
+            snprintf(buf, size, "[?]:%u", ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, size, "(address family %d)", sa->sa_family);
     }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
 }
 
-static const char *payload_text(const unsigned char *p, size_t n)
+/* The first 60 bytes of a message, quoted, with anything unprintable
+ * escaped (\n, \x1b: a client cannot send escape sequences to the
+ * operator's terminal), written into the caller's out, which is returned.
+ * At most 60 x 4 + 40 bytes: TEXT_SIZE is plenty. */
+static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_SIZE])
 {
-    static char out[512];
     size_t o = 0, shown = n < 60 ? n : 60;
     out[o++] = '"';
     for (size_t i = 0; i < shown; i++) {

@@ -239,3 +239,163 @@ EOF
 	run prog tcpclient -t 2 -m fourth 127.0.0.1 "$port"
 	[ "$status" -eq 0 ]
 }
+
+# ---- tcpserver3 and multi: the command line, bind()'s advice, a lost log ----
+
+@test "tcpserver3 and multi: --help is -h; any other --word is a usage error naming the single letters" {
+	for p in tcpserver3 multi; do
+		run --separate-stderr prog "$p" --help
+		[ "$status" -eq 0 ]
+		[[ "${lines[0]}" == "usage: $p "* ]]
+		[ -z "$stderr" ]
+		run --separate-stderr prog "$p" -r --help
+		[ "$status" -eq 0 ]
+		usage_errors "^$p: unknown option '--verbose': the options are single letters \(try '$p -h'\)$" \
+			prog "$p" -- "--verbose" "-r --verbose"
+		usage_errors "^$p: unknown option '--port=12333': the options are single letters \(try '$p -h'\)$" \
+			prog "$p" -- "--port=12333"
+	done
+}
+
+@test "tcpserver3 and multi: a port without -p is a usage error that shows where it goes" {
+	for p in tcpserver3 multi; do
+		usage_errors "^$p: unexpected argument '12333': the port goes with -p: $p -p 12333 \(try '$p -h'\)$" \
+			prog "$p" -- "12333" "-r 12333"
+		# not a port number: the plain message
+		usage_errors "^$p: unexpected argument '(0|99999|extra)' \(try '$p -h'\)$" \
+			prog "$p" -- "0" "99999" "extra"
+	done
+}
+
+# in_use_message PROG PORT WORDS: PROG -p PORT fails in bind() with EADDRINUSE
+# and the advice WORDS (a regex), one line, exit 1
+in_use_message() {
+	local err rc=0 re="^$1: bind\(fd 3, \*:$2\): $E_ADDRINUSE \($3\)$"
+	err=$(prog "$1" -p "$2" 2>&1 >/dev/null) || rc=$?
+	if [ "$rc" -ne 1 ] || [ "$(grep -c . <<<"$err")" -ne 1 ] || ! [[ "$err" =~ $re ]]; then
+		echo "$1 -p $2: exit $rc, stderr: $err" >&2
+		return 1
+	fi
+}
+LISTENING='a server is listening on port PORT now: lsof -n -P -i TCP:PORT -s TCP:LISTEN shows which'
+LINGER="no server listens on port PORT, but connections of an earlier server linger, e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server used -r too; else wait. ss -tan 'sport = :PORT' shows them"
+
+@test "tcpserver3 and multi: EADDRINUSE from a live listener says a server is listening, also when its queue is full" {
+	start_server tcpserver1 "$port" -l 0
+	for p in tcpserver3 multi; do in_use_message "$p" "$port" "${LISTENING//PORT/$port}"; done
+	# tcpserver1 serves one client, one more fills its queue (listen(0)):
+	# the probe's SYN is dropped, the connect() still pending after 500 ms
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	for p in tcpserver3 multi; do in_use_message "$p" "$port" "${LISTENING//PORT/$port}"; done
+	exec 5>&- 6>&-
+}
+
+@test "tcpserver3 and multi: EADDRINUSE from a killed server's connection says connections linger" {
+	start_server tcpserver3 "$port"
+	first=$SERVER_PID
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
+	kill -9 "$first"
+	wait_until 5 gone "$first"
+	# our end of the connection is still there (FIN-WAIT-2), no listener
+	wait_until 5 tcp_state FIN-WAIT-2 "( sport = :$port )"
+	not tcp_listening "$port"
+	for p in tcpserver3 multi; do in_use_message "$p" "$port" "${LINGER//PORT/$port}"; done
+	exec 6>&-
+}
+
+@test "tcpserver3 and multi -r: the bind line names the address" {
+	for p in tcpserver3 multi; do
+		pport=$(free_port)
+		start_server "$p" "$pport" -r
+		file_has "$SERVER_OUT" "^$p: bind\(fd 3, \*:$pport\) ok$"
+	done
+}
+
+# log_closed PROG PORT: start PROG -p PORT with its stdout into a FIFO, read
+# its log up to the listen() line, then close the FIFO (as `| head -4`
+# would): the next line PROG writes meets EPIPE. Its stderr alone is in
+# $SERVER_OUT.
+log_closed() {
+	local fifo=$BATS_TEST_TMPDIR/log.fifo line
+	mkfifo "$fifo"
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner bash
+	start_bg "$1" bash -c 'exec "$@" >"$0"' "$fifo" "$BIN/$1" -p "$2"
+	SERVER_PID=$LAST_PID SERVER_OUT=$BATS_TEST_TMPDIR/$1.out
+	exec 5<"$fifo"
+	while read -r -t 5 line <&5; do
+		[[ "$line" != *"listen(fd 3"* ]] || break
+	done
+	exec 5<&-
+}
+LOG_LOST=': the log is lost from here on; still serving$'
+
+@test "tcpserver3: its log's reader gone (EPIPE): one line on stderr, and it goes on serving" {
+	log_closed tcpserver3 "$port"
+	for i in 1 2 3; do
+		run --separate-stderr prog tcpclient -t 5 -m "hi $i" 127.0.0.1 "$port"
+		[ "$status" -eq 0 ]
+	done
+	alive "$SERVER_PID"
+	[ "$(wc -l <"$SERVER_OUT")" -eq 1 ]
+	file_has "$SERVER_OUT" "^tcpserver3: stdout: Broken pipe$LOG_LOST"
+}
+
+@test "multi: its log's reader gone (EPIPE): one line from the parent, one from the child that met it, all served" {
+	log_closed multi "$port"
+	for i in 1 2 3; do
+		run --separate-stderr prog tcpclient -t 5 -m "hi $i" -m "again $i" 127.0.0.1 "$port"
+		[ "$status" -eq 0 ]
+	done
+	alive "$SERVER_PID"
+	# the first child was forked before the parent's next line failed; later
+	# children are copies of a parent that knows its log is lost
+	[ "$(wc -l <"$SERVER_OUT")" -eq 2 ]
+	file_has "$SERVER_OUT" "^multi: stdout: Broken pipe$LOG_LOST"
+	file_has "$SERVER_OUT" "^multi\[[0-9]+\]: stdout: Broken pipe$LOG_LOST"
+}
+
+@test "tcpserver3 and multi: stdout on a full device (/dev/full): one line on stderr, clients served" {
+	for p in tcpserver3 multi; do
+		pport=$(free_port)
+		start_bg "$p" bash -c 'exec "$@" >/dev/full' full "$BIN/$p" -p "$pport"
+		pid=$LAST_PID
+		wait_until 5 tcp_listening "$pport"
+		for i in 1 2; do
+			run --separate-stderr prog tcpclient -t 5 -m "hi $i" 127.0.0.1 "$pport"
+			[ "$status" -eq 0 ]
+		done
+		alive "$pid"
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/$p.out")" -eq 1 ]
+		file_has "$BATS_TEST_TMPDIR/$p.out" "^$p: stdout: No space left on device$LOG_LOST"
+	done
+}
+
+@test "multi: a slow reader of its log gets every line (SIGCHLD does not break a write to a full pipe)" {
+	# reads 512 bytes every 2 ms: the pipe stays full, the parent's writes
+	# wait, and children exit meanwhile
+	cat >"$BATS_TEST_TMPDIR/slow.py" <<'PY'
+import os, sys, time
+with open(sys.argv[1], "wb") as out:
+    while True:
+        b = os.read(0, 512)
+        if not b:
+            break
+        out.write(b)
+        out.flush()
+        time.sleep(0.002)
+PY
+	log=$BATS_TEST_TMPDIR/log
+	# shellcheck disable=SC2016 # $0 to $3 belong to the inner bash
+	start_bg multi bash -c '"$2" -p "$3" | python3 "$0" "$1"' "$BATS_TEST_TMPDIR/slow.py" "$log" "$BIN/multi" "$port"
+	wait_until 5 tcp_listening "$port"
+	n=600
+	run python3 "$BATS_TEST_DIRNAME/tools/peer.py" "$port" churn "$n"
+	[ "$status" -eq 0 ]
+	wait_until 30 file_count "$log" "exited with status 0 \(reaped" "$n"
+	[ "$(grep -c "child pid [0-9]* serves it" "$log")" -eq "$n" ]
+	[ "$(grep -c "child exits$" "$log")" -eq "$n" ]
+	[ ! -s "$BATS_TEST_TMPDIR/multi.out" ] # nothing on stderr
+}
