@@ -40,6 +40,15 @@
 #define DEFAULT_PORT "12333"
 #define MAX_MESSAGE (4L << 20) /* longest line we send as one message */
 #define MAX_MESSAGES 100       /* -m options */
+#define ADDR_TEXT 128          /* "[v6 address]:port", and room for an error */
+#define PAYLOAD_TEXT 320       /* 60 bytes shown, escaped, and a count */
+/* Said when an IPv6 connect is refused: most of the kit's servers are IPv4. */
+#define IPV4_ONLY_HINT                                                                   \
+    " (tcpserver1, tcpserver3 and multi listen on IPv4 only: try 127.0.0.1; tcpserver2 " \
+    "serves both)"
+
+/* What the server has done to the connection, as far as we have seen. */
+enum peer { PEER_OPEN, PEER_CLOSED /* its FIN arrived */, PEER_RESET /* or gone */ };
 
 static const char *prog = "tcpclient";
 static int step_mode; /* -S: pause before each socket call */
@@ -47,25 +56,28 @@ static int step_mode; /* -S: pause before each socket call */
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
 static void usage(FILE *out);
+static void long_options(int argc, char **argv);
+static void misplaced_words(const char *host, const char *port);
 static void say(const char *fmt, ...);
-static const char *fmt(const char *f, ...);
-static void step(const char *call, const char *now, const char *after);
+static void stdout_check(void);
+static void step(const char *fmt, ...);
 static int parse_port(const char *s);
 static long parse_seconds(const char *s);
-static struct addrinfo *resolve(const char *host, const char *port, int family, int passive);
+static struct addrinfo *resolve(const char *host, const char *port, int family, int passive,
+                                const char *bind_spec);
 static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long timeout_ms);
 static int send_all(int fd, const char *p, size_t n);
-static const char *addr_text(const struct sockaddr *sa);
-static const char *local_text(int fd);
-static const char *peer_text(int fd);
-static const char *payload_text(const unsigned char *p, size_t n);
+static char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
+static char *local_text(int fd, char *buf, size_t size);
+static char *peer_text(int fd, char *buf, size_t size);
+static char *payload_text(const unsigned char *p, size_t n, char *buf, size_t size);
 static long next_line(char **line, size_t max);
 static char *keep(const char *p, size_t n, int newline);
 static int wait_for_enter(void);
-static int wait_for_enter_watching(int fd);
+static int wait_for_enter_watching(int fd, enum peer *peer);
 static long ms_left(const struct timespec *start, long timeout_ms);
 static int wait_readable(int fd, long timeout_ms);
-static int peek_closed(int fd);
+static enum peer peek_closed(int fd);
 
 int main(int argc, char **argv)
 {
@@ -76,6 +88,7 @@ int main(int argc, char **argv)
     const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages = 0, opt;
 
+    long_options(argc, argv);
     opterr = 0;
     while ((opt = getopt(argc, argv, ":b:t:wm:Sh")) != -1) {
         switch (opt) {
@@ -96,9 +109,11 @@ int main(int argc, char **argv)
     if (optind < argc)
         host = argv[optind++];
     if (optind < argc)
-        parse_port(port = argv[optind++]);
+        port = argv[optind++];
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
+    misplaced_words(host, port);
+    parse_port(port);
 
     /* -b: "22222", "127.0.0.1:22222" or "[::1]:22222" */
     const char *bind_host = NULL, *bind_port = NULL;
@@ -127,22 +142,25 @@ int main(int argc, char **argv)
     struct addrinfo *local = NULL;
     int family = AF_UNSPEC; /* the server may be IPv4 or IPv6: try each address */
     if (bind_host != NULL) {
-        local = resolve(bind_host, bind_port, AF_UNSPEC, 1);
+        local = resolve(bind_host, bind_port, AF_UNSPEC, 1, NULL);
         family = local->ai_family; /* the server must then be the same family */
     }
-    struct addrinfo *servers = resolve(host, port, family, 0);
+    struct addrinfo *servers = resolve(host, port, family, 0, bind_spec);
     say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
 
-    int fd = -1, err = 0;
-    char there[80];
+    int fd = -1, err = 0, tried_v4 = 0;
+    char there[ADDR_TEXT], me[ADDR_TEXT], from[ADDR_TEXT], to[ADDR_TEXT];
     for (struct addrinfo *ai = servers; ai != NULL && fd < 0; ai = ai->ai_next) {
-        snprintf(there, sizeof there, "%s", addr_text(ai->ai_addr));
+        addr_text(ai->ai_addr, there, sizeof there);
+        tried_v4 |= ai->ai_family == AF_INET;
         say("server %s port %s: trying %s", host, port, there);
 
         /* socket(): a TCP endpoint, with no address and no connection yet. */
         const char *fam = ai->ai_family == AF_INET ? "AF_INET" : "AF_INET6";
-        step(fmt("socket(%s, SOCK_STREAM, 0)", fam), "no socket yet",
-             "a new fd, with no port: netstat and ss do not list it");
+        step("socket(%s, SOCK_STREAM, 0)\n"
+             "no socket yet\n"
+             "a new fd, with no port: netstat and ss do not list it",
+             fam);
         int s = socket(ai->ai_family, SOCK_STREAM, 0);
         if (s < 0)
             fail("socket");
@@ -151,10 +169,13 @@ int main(int argc, char **argv)
         /* bind() (-b): pick our own port instead of the kernel's choice. */
         if (bind_port != NULL) {
             if (local == NULL) /* -b PORT: any address of the server's family */
-                local = resolve(NULL, bind_port, ai->ai_family, 1);
-            const char *me = addr_text(local->ai_addr);
-            step(fmt("bind(fd %d, %s)", s, me), fmt("fd %d has no port", s),
-                 fmt("fd %d owns %s, but is not connected (ss state CLOSE)", s, me));
+                local = resolve(NULL, bind_port, ai->ai_family, 1, NULL);
+            addr_text(local->ai_addr, me, sizeof me);
+            step("bind(fd %d, %s)\n"
+                 "fd %d has no port\n"
+                 "fd %d owns %s, not yet connected: ss and netstat do not list it, lsof shows "
+                 "'sock ... protocol: TCP'",
+                 s, me, s, s, me);
             if (bind(s, local->ai_addr, local->ai_addrlen) < 0) {
                 int e = errno;
                 fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, s, me, strerror(e),
@@ -173,43 +194,52 @@ int main(int argc, char **argv)
          * SYN-ACK if a socket LISTENs on that port (its program need not do
          * anything), or RST if none does; we ACK. All of it happens before
          * connect() returns, and the kernel picks our port here too. */
-        step(fmt("connect(fd %d, %s)", s, there),
-             fmt("fd %d is not connected: not in ss -tan as ESTAB", s),
-             fmt("SYN, SYN-ACK, ACK: fd %d ESTABLISHED to %s with a port the kernel picked,"
-                 " or RST: Connection refused",
-                 s, there));
+        step("connect(fd %d, %s)\n"
+             "fd %d is not connected: not in ss -tan as ESTAB\n"
+             "SYN, SYN-ACK, ACK: fd %d ESTABLISHED to %s %s, or RST: Connection refused",
+             s, there, s, s, there,
+             bind_port != NULL ? "from the port bind() gave it" : "with a port the kernel picked");
         say("connect(fd %d, %s): SYN sent, waiting for the server's SYN-ACK", s, there);
-        if (connect_within(s, ai->ai_addr, ai->ai_addrlen, timeout_ms) == 0) {
+        int rc = connect_within(s, ai->ai_addr, ai->ai_addrlen, timeout_ms);
+        if (rc == 0) {
             fd = s;
             break;
         }
         err = errno;
-        if (err == ETIMEDOUT)
-            say("connect(fd %d, %s): no SYN-ACK %s: still SYN-SENT. A server whose accept "
-                "queue is full drops SYNs silently (Linux); a firewall may too",
-                s, there, timeout_ms >= 0 ? fmt("within %.3g s", (double)timeout_ms / 1000.0)
-                                          : "after the kernel's retries");
+        if (rc == -2) /* our time limit ran out: the kernel is still trying */
+            say("connect(fd %d, %s): no SYN-ACK within %.3g s: still SYN-SENT. A server whose "
+                "accept queue is full drops SYNs silently (Linux); a firewall may too",
+                s, there, (double)timeout_ms / 1000.0);
+        else if (err == ETIMEDOUT) /* the kernel's own retries ran out */
+            say("connect(fd %d, %s): no SYN-ACK after the kernel's retries: it gave up (%s). A "
+                "server whose accept queue is full drops SYNs silently (Linux); a firewall may "
+                "too",
+                s, there, strerror(err));
         else
-            say("connect(fd %d, %s): %s%s", s, there, strerror(err),
+            say("connect(fd %d, %s): %s%s%s", s, there, strerror(err),
                 err == ECONNREFUSED ? ": the server's kernel answered our SYN with RST, "
                                       "since no socket LISTENs on that port"
-                                    : "");
+                                    : "",
+                err == ECONNREFUSED && ai->ai_family == AF_INET6 ? IPV4_ONLY_HINT : "");
         close(s);
     }
     freeaddrinfo(servers);
     if (local != NULL)
         freeaddrinfo(local);
     if (fd < 0) {
-        fprintf(stderr, "%s: cannot connect to %s port %s: %s\n", prog, host, port,
-                err == ETIMEDOUT ? "timed out (see above)" : strerror(err));
+        fprintf(stderr, "%s: cannot connect to %s port %s: %s%s\n", prog, host, port,
+                err == ETIMEDOUT ? "timed out (see above)" : strerror(err),
+                err == ECONNREFUSED && !tried_v4 ? IPV4_ONLY_HINT : "");
         return 1;
     }
     say("connected: fd %d is %s -> %s (ESTABLISHED; the SYN, SYN-ACK, ACK handshake is "
         "already done)",
-        fd, local_text(fd), peer_text(fd));
+        fd, local_text(fd, from, sizeof from), peer_text(fd, to, sizeof to));
 
     static unsigned char reply[65536];
-    int server_closed = 0, status = 0;
+    char shown[PAYLOAD_TEXT];
+    enum peer peer = PEER_OPEN;
+    int status = 0;
     for (int i = 0;; i++) {
         const char *msg;
         long len;
@@ -221,7 +251,7 @@ int main(int argc, char **argv)
         } else {
             if (isatty(STDIN_FILENO)) {
                 printf("%s: message to send (Ctrl-D to finish): ", prog);
-                fflush(stdout);
+                stdout_check();
             }
             char *line;
             if ((len = next_line(&line, MAX_MESSAGE)) < 0)
@@ -231,8 +261,7 @@ int main(int argc, char **argv)
 
         /* Has the server already gone? Its FIN shows as end of file, its
          * RST as an error, both waiting for us to read them. */
-        if (i > 0 && peek_closed(fd)) {
-            server_closed = 1;
+        if (i > 0 && (peer = peek_closed(fd)) != PEER_OPEN) {
             status = 1;
             fprintf(stderr, "%s: the server closed the connection before message %d: "
                             "it serves one exchange per connection?\n", prog, i + 1);
@@ -243,19 +272,20 @@ int main(int argc, char **argv)
          * sends them when it likes; send() returning says nothing about the
          * server having them. */
         if (step_mode)
-            step(fmt("send(fd %d, %ld bytes)", fd, len),
-                 fmt("fd %d ESTABLISHED %s -> %s (CLOSE_WAIT once the server has closed)", fd,
-                     local_text(fd), peer_text(fd)),
-                 "the bytes go out; the server's kernel ACKs them even before its "
-                 "program reads them");
+            step("send(fd %d, %ld bytes)\n"
+                 "fd %d ESTABLISHED %s -> %s (CLOSE_WAIT once the server has closed)\n"
+                 "the bytes go out; the server's kernel ACKs them even before its program "
+                 "reads them",
+                 fd, len, fd, local_text(fd, from, sizeof from), peer_text(fd, to, sizeof to));
         if (send_all(fd, msg, (size_t)len) < 0) {
             fprintf(stderr, "%s: send(fd %d): %s (the server is gone)\n", prog, fd,
                     strerror(errno));
+            peer = PEER_RESET;
             status = 1;
             break;
         }
         say("send(fd %d) = %ld bytes: %s", fd, len,
-            payload_text((const unsigned char *)msg, (size_t)len));
+            payload_text((const unsigned char *)msg, (size_t)len, shown, sizeof shown));
 
         /* recv(): take whatever bytes have arrived, sleeping until some do.
          * TCP keeps no message boundaries: a reply can come in pieces. */
@@ -263,10 +293,11 @@ int main(int argc, char **argv)
         int same = 1;
         while (got < len) {
             if (step_mode)
-                step(fmt("recv(fd %d)", fd),
-                     fmt("fd %d ESTABLISHED (CLOSE_WAIT once the server has closed: tcpserver1 "
-                         "closes right after its reply); ss Recv-Q counts bytes waiting", fd),
-                     "returns the bytes waiting, or sleeps until some arrive");
+                step("recv(fd %d)\n"
+                     "fd %d ESTABLISHED (CLOSE_WAIT once the server has closed: tcpserver1 "
+                     "closes right after its reply); ss Recv-Q counts bytes waiting\n"
+                     "returns the bytes waiting, or sleeps until some arrive",
+                     fd, fd);
             if (!wait_readable(fd, timeout_ms)) {
                 fprintf(stderr,
                         "%s: no reply within %.3g s on fd %d: the connection is up (the "
@@ -286,24 +317,29 @@ int main(int argc, char **argv)
                         fd, fd);
                 else
                     say("recv(fd %d): %s: the server reset the connection", fd, strerror(errno));
-                server_closed = 1;
+                peer = n == 0 ? PEER_CLOSED : PEER_RESET;
                 break;
             }
-            say("recv(fd %d) = %ld bytes: %s", fd, (long)n, payload_text(reply, (size_t)n));
+            say("recv(fd %d) = %ld bytes: %s", fd, (long)n,
+                payload_text(reply, (size_t)n, shown, sizeof shown));
             if (got + n > len || memcmp(reply, msg + got, (size_t)n) != 0)
                 same = 0;
             got += n;
             if (reply[n - 1] == '\n')
                 break; /* a whole reply line, even if shorter than what we sent */
         }
-        if (got > 0)
-            say("reply: %ld bytes, %s", got,
-                same && got == len ? "the same as we sent" : fmt("we sent %ld", len));
-        if (server_closed) {
-            if (got < len || i + 1 < nmessages) {
-                fprintf(stderr, "%s: the server closed the connection %s\n", prog,
-                        got < len ? fmt("after %ld of %ld reply bytes", got, len)
-                                  : fmt("before message %d", i + 2));
+        if (got > 0 && same && got == len)
+            say("reply: %ld bytes, the same as we sent", got);
+        else if (got > 0)
+            say("reply: %ld bytes, we sent %ld", got, len);
+        if (peer != PEER_OPEN) {
+            if (got < len) {
+                fprintf(stderr, "%s: the server closed the connection after %ld of %ld reply "
+                                "bytes\n", prog, got, len);
+                status = 1;
+            } else if (i + 1 < nmessages) {
+                fprintf(stderr, "%s: the server closed the connection before message %d\n",
+                        prog, i + 2);
                 status = 1;
             }
             break;
@@ -311,23 +347,44 @@ int main(int argc, char **argv)
     }
 
     if (wait_at_end) {
-        say("fd %d is %s -> %s. Press Enter to close it", fd, local_text(fd),
-            server_closed ? "the server, which has closed its end (CLOSE_WAIT)" : peer_text(fd));
-        if (!(server_closed ? wait_for_enter() : wait_for_enter_watching(fd)))
+        local_text(fd, from, sizeof from);
+        if (peer == PEER_OPEN)
+            say("fd %d is %s -> %s. Press Enter to close it", fd, from,
+                peer_text(fd, to, sizeof to));
+        else if (peer == PEER_CLOSED)
+            say("fd %d is %s -> the server, which has closed its end (CLOSE_WAIT). Press Enter "
+                "to close it", fd, from);
+        else
+            say("fd %d is %s, reset by the server: the connection is gone (CLOSED). Press "
+                "Enter to close it", fd, from);
+        if (!(peer == PEER_OPEN ? wait_for_enter_watching(fd, &peer) : wait_for_enter()))
             say("standard input is closed: not waiting");
-    } else if (!server_closed && peek_closed(fd)) {
-        server_closed = 1;
+    } else if (peer == PEER_OPEN) {
+        peer = peek_closed(fd);
     }
 
     /* close(): the kernel sends our FIN. If the server closed first, this
      * completes the connection and the server's end goes to TIME_WAIT; if
      * we close first, ours does. */
-    step(fmt("close(fd %d)", fd),
-         server_closed ? fmt("fd %d CLOSE_WAIT (the server closed first: its end FIN_WAIT_2)", fd)
-                       : fmt("fd %d ESTABLISHED (CLOSE_WAIT once the server has closed)", fd),
-         server_closed ? "our FIN finishes the close: the server's end goes to TIME_WAIT, ours "
-                         "is gone"
-                       : "we close first: our end goes to FIN_WAIT_2, then TIME_WAIT");
+    if (peer == PEER_OPEN)
+        step("close(fd %d)\n"
+             "fd %d ESTABLISHED (CLOSE_WAIT once the server has closed)\n"
+             "we close first: our end goes to FIN_WAIT_1, then FIN_WAIT_2 once the server's "
+             "kernel ACKs our FIN, then TIME_WAIT once the server closes too",
+             fd, fd);
+    else if (peer == PEER_CLOSED)
+        step("close(fd %d)\n"
+             "fd %d CLOSE_WAIT (the server closed first: its end is FIN_WAIT_1 until our kernel "
+             "ACKs its FIN, then FIN_WAIT_2)\n"
+             "our FIN finishes the close: the server's end goes to TIME_WAIT; ours is LAST_ACK "
+             "until the server's kernel ACKs our FIN, then gone",
+             fd, fd);
+    else
+        step("close(fd %d)\n"
+             "fd %d CLOSED: the server reset the connection, so ss and netstat no longer list "
+             "it\n"
+             "close() only frees fd %d: the connection is already gone, no FIN goes out",
+             fd, fd, fd);
     say("close(fd %d)", fd);
     close(fd);
     return status;
@@ -352,6 +409,58 @@ static void usage(FILE *out)
             prog, DEFAULT_PORT);
 }
 
+/* --help, anywhere, is -h; any other --word is a usage error (getopt would
+ * say "unknown option --"). The word after -b, -t or -m is that option's
+ * argument ("-m --help" sends "--help"), and "--" ends the options. */
+static void long_options(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            return;
+        if (strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (a[0] == '-' && a[1] == '-')
+            usage_error("unknown option '%s': the options are single letters", a);
+        if (a[0] == '-') {
+            size_t flags = strspn(a + 1, "wSh"); /* the options without an argument */
+            char last = a[1 + flags];
+            if (last != '\0' && strchr("btm", last) != NULL && a[2 + flags] == '\0')
+                i++; /* "-m", "-wm": the next word is the argument */
+        }
+    }
+}
+
+static int all_digits(const char *s)
+{
+    return *s != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+/* The two classic slips with HOST [PORT]: "tcpclient 12333 localhost" and
+ * "tcpclient localhost:12333" (or 127.0.0.1:12333, [::1]:12333). A bare
+ * IPv6 address (::1, fe80::1) has more than one colon and is a host. */
+static void misplaced_words(const char *host, const char *port)
+{
+    if (all_digits(host) && !all_digits(port))
+        usage_error("'%s' is not a port: the host comes first: %s %s %s", port, prog, port,
+                    host);
+    const char *colon = strrchr(host, ':');
+    if (colon == NULL || !all_digits(colon + 1))
+        return;
+    const char *name = host;
+    int len = (int)(colon - host);
+    if (host[0] == '[' && len > 2 && host[len - 1] == ']') { /* [::1]:12333 */
+        name = host + 1;
+        len -= 2;
+    } else if (len == 0 || strchr(host, ':') != colon) { /* ::1, :80 */
+        return;
+    }
+    usage_error("'%s' looks like HOST:PORT: give them as two words: %s %.*s %s", host, prog, len,
+                name, colon + 1);
+}
+
 _Noreturn static void usage_error(const char *f, ...)
 {
     va_list ap;
@@ -369,33 +478,49 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
+/* One line of the log on stdout. */
 static void say(const char *f, ...)
 {
     va_list ap;
+    errno = 0;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
     putchar('\n');
+    stdout_check();
 }
 
-static const char *fmt(const char *f, ...)
+/* stdout is a closed pipe (EPIPE: SIGPIPE is ignored) or a full disk: a
+ * client whose output nobody can see has no reason to go on. */
+static void stdout_check(void)
 {
-    static char bufs[8][256];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
-    va_end(ap);
-    return b;
+    if (!ferror(stdout) && fflush(stdout) == 0)
+        return;
+    fprintf(stderr, "%s: stdout: %s: cannot show the output\n", prog,
+            strerror(errno != 0 ? errno : EIO));
+    exit(1);
 }
 
-static void step(const char *call, const char *now, const char *after)
+/* Step mode: say which call comes next, what lsof/netstat/ss show now and
+ * what they will show after it, then wait for Enter. The format makes
+ * three lines: "CALL\nNOW\nAFTER". */
+static void step(const char *f, ...)
 {
     if (!step_mode)
         return;
-    say("step: next: %s", call);
+    char text[1024];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(text, sizeof text, f, ap);
+    va_end(ap);
+    char *now = strchr(text, '\n');
+    char *after = now != NULL ? strchr(now + 1, '\n') : NULL;
+    if (after == NULL) /* a bug in the caller's format */
+        abort();
+    *now++ = '\0';
+    *after++ = '\0';
+    say("step: next: %s", text);
     say("step:   now:   %s", now);
     say("step:   after: %s", after);
     say("step: press Enter to run it");
@@ -444,7 +569,11 @@ static long parse_seconds(const char *s)
     return ms;
 }
 
-static struct addrinfo *resolve(const char *host, const char *port, int family, int passive)
+/* getaddrinfo(), or exit 1 saying why not. With bind_spec (-b's text),
+ * family is that of the -b address: a host that has addresses, but none of
+ * that family, is told so. */
+static struct addrinfo *resolve(const char *host, const char *port, int family, int passive,
+                                const char *bind_spec)
 {
     struct addrinfo hints, *res;
     memset(&hints, 0, sizeof hints);
@@ -452,18 +581,30 @@ static struct addrinfo *resolve(const char *host, const char *port, int family, 
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = passive ? AI_PASSIVE : 0;
     int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, "%s: cannot resolve '%s': %s\n", prog, host ? host : "*",
-                gai_strerror(rc));
-        exit(1);
+    if (rc == 0)
+        return res;
+    if (bind_spec != NULL && family != AF_UNSPEC) {
+        hints.ai_family = AF_UNSPEC;
+        if (getaddrinfo(host, port, &hints, &res) == 0) {
+            freeaddrinfo(res);
+            int v6 = family == AF_INET6;
+            fprintf(stderr,
+                    "%s: '%s' has no %s address here, but -b %s is %s (use %s as HOST, or an "
+                    "%s -b address)\n",
+                    prog, host, v6 ? "IPv6" : "IPv4", bind_spec, v6 ? "IPv6" : "IPv4",
+                    v6 ? "::1" : "127.0.0.1", v6 ? "IPv4" : "IPv6");
+            exit(1);
+        }
     }
-    return res;
+    fprintf(stderr, "%s: cannot resolve '%s': %s\n", prog, host ? host : "*", gai_strerror(rc));
+    exit(1);
 }
 
 /* connect(), with a time limit when timeout_ms >= 0: start it without
  * blocking, wait until the socket becomes writable (the handshake ended one
  * way or the other), then ask the socket how it ended (SO_ERROR).
- * Returns 0, or -1 with errno set. */
+ * Returns 0; -1 with errno set; or -2 (errno ETIMEDOUT) when the time
+ * limit ran out with the handshake still going on (SYN-SENT). */
 static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long timeout_ms)
 {
     if (timeout_ms < 0) {
@@ -495,7 +636,7 @@ static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long
         long left = ms_left(&start, timeout_ms);
         if (left == 0) {
             errno = ETIMEDOUT;
-            return -1;
+            return -2;
         }
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         int r = poll(&p, 1, (int)left);
@@ -531,47 +672,62 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static const char *addr_text(const struct sockaddr *sa)
+/* An address as ss writes it ("127.0.0.1:12333", "[::1]:12333", "*:22222"),
+ * in the caller's buf, which it returns. */
+static char *addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
-    }
-    if (sa->sa_family == AF_INET6) {
+            snprintf(buf, size, "*:%u", ntohs(s->sin_port));
+        else
+            snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &s->sin_addr, host, sizeof host),
+                     ntohs(s->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
         if (memcmp(&s->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
-            return fmt("*:%u", ntohs(s->sin6_port));
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+            snprintf(buf, size, "*:%u", ntohs(s->sin6_port));
+        else
+            snprintf(buf, size, "[%s]:%u",
+                     inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host),
+                     ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, size, "(address family %d)", sa->sa_family);
     }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
 }
 
-static const char *local_text(int fd)
+/* Our end's address (getsockname), in buf. */
+static char *local_text(int fd, char *buf, size_t size)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        return fmt("unknown (getsockname: %s)", strerror(errno));
-    return addr_text((struct sockaddr *)&ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        snprintf(buf, size, "unknown (getsockname: %s)", strerror(errno));
+        return buf;
+    }
+    return addr_text((struct sockaddr *)&ss, buf, size);
 }
 
-static const char *peer_text(int fd)
+/* The server's end's address (getpeername), in buf. */
+static char *peer_text(int fd, char *buf, size_t size)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-        return fmt("no peer (getpeername: %s)", strerror(errno));
-    return addr_text((struct sockaddr *)&ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+        snprintf(buf, size, "no peer (getpeername: %s)", strerror(errno));
+        return buf;
+    }
+    return addr_text((struct sockaddr *)&ss, buf, size);
 }
 
-static const char *payload_text(const unsigned char *p, size_t n)
+/* Bytes from the network, quoted and escaped (never raw: an escape
+ * sequence could rewrite the terminal), at most 60 of them, in buf
+ * (PAYLOAD_TEXT bytes). */
+static char *payload_text(const unsigned char *p, size_t n, char *buf, size_t size)
 {
-    static char out[512];
+    char out[PAYLOAD_TEXT];
     size_t o = 0, shown = n < 60 ? n : 60;
     out[o++] = '"';
     for (size_t i = 0; i < shown; i++) {
@@ -592,8 +748,10 @@ static const char *payload_text(const unsigned char *p, size_t n)
     out[o++] = '"';
     out[o] = '\0';
     if (shown < n)
-        sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
-    return out;
+        snprintf(buf, size, "%s... (%lu more bytes)", out, (unsigned long)(n - shown));
+    else
+        snprintf(buf, size, "%s", out);
+    return buf;
 }
 
 /* A copy of a message that outlives the next read of standard input (a
@@ -686,13 +844,12 @@ static int wait_for_enter(void)
 }
 
 /* Wait for Enter, and meanwhile report what the server does to the
- * connection: with tcpserver1 its FIN arrives while we wait. */
-static int wait_for_enter_watching(int fd)
+ * connection (in *peer): with tcpserver1 its FIN arrives while we wait. */
+static int wait_for_enter_watching(int fd, enum peer *peer)
 {
-    int watching = 1;
     while (!in_ready()) {
         struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-                              {.fd = watching ? fd : -1, .events = POLLIN}};
+                              {.fd = *peer == PEER_OPEN ? fd : -1, .events = POLLIN}};
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -700,18 +857,20 @@ static int wait_for_enter_watching(int fd)
         }
         if (p[1].revents != 0) {
             unsigned char buf[4096];
+            char shown[PAYLOAD_TEXT];
             ssize_t n = recv(fd, buf, sizeof buf, 0);
             if (n > 0) {
                 say("recv(fd %d) = %ld more bytes: %s", fd, (long)n,
-                    payload_text(buf, (size_t)n));
+                    payload_text(buf, (size_t)n, shown, sizeof shown));
             } else if (n == 0) {
-                say("the server closed its end (its FIN arrived): fd %d is CLOSE_WAIT, the "
-                    "server's end FIN_WAIT_2, until we close",
+                say("the server closed its end (its FIN arrived): fd %d is CLOSE_WAIT until we "
+                    "close; the server's end is FIN_WAIT_1 until our kernel ACKs its FIN "
+                    "(delayed ACK, up to ~40 ms), then FIN_WAIT_2",
                     fd);
-                watching = 0;
+                *peer = PEER_CLOSED;
             } else if (errno != EINTR) {
                 say("recv(fd %d): %s", fd, strerror(errno));
-                watching = 0;
+                *peer = PEER_RESET;
             }
         }
         if (p[0].revents != 0)
@@ -750,25 +909,29 @@ static int wait_readable(int fd, long timeout_ms)
     }
 }
 
-/* 1 if the server has closed or reset the connection (without waiting).
- * Bytes it sent meanwhile are read and shown. */
-static int peek_closed(int fd)
+/* Has the server closed (PEER_CLOSED) or reset (PEER_RESET) the
+ * connection? Looks without waiting; bytes it sent meanwhile are read and
+ * shown. */
+static enum peer peek_closed(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     while (poll(&p, 1, 0) > 0) {
         unsigned char buf[4096];
+        char shown[PAYLOAD_TEXT];
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n > 0) {
-            say("recv(fd %d) = %ld more bytes: %s", fd, (long)n, payload_text(buf, (size_t)n));
+            say("recv(fd %d) = %ld more bytes: %s", fd, (long)n,
+                payload_text(buf, (size_t)n, shown, sizeof shown));
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n == 0)
+        if (n == 0) {
             say("recv(fd %d) = 0: the server closed the connection (its FIN arrived)", fd);
-        else
-            say("recv(fd %d): %s: the server reset the connection", fd, strerror(errno));
-        return 1;
+            return PEER_CLOSED;
+        }
+        say("recv(fd %d): %s: the server reset the connection", fd, strerror(errno));
+        return PEER_RESET;
     }
-    return 0;
+    return PEER_OPEN;
 }
