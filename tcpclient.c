@@ -168,8 +168,11 @@ int main(int argc, char **argv)
 
         /* bind() (-b): pick our own port instead of the kernel's choice. */
         if (bind_port != NULL) {
-            if (local == NULL) /* -b PORT: any address of the server's family */
+            if (bind_host == NULL) { /* -b PORT: any address of this server address's family */
+                if (local != NULL)
+                    freeaddrinfo(local);
                 local = resolve(NULL, bind_port, ai->ai_family, 1, NULL);
+            }
             addr_text(local->ai_addr, me, sizeof me);
             step("bind(fd %d, %s)\n"
                  "fd %d has no port\n"

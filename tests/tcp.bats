@@ -212,6 +212,23 @@ setup() {
 	file_has "$out" "connected: fd 3 is 127\.0\.0\.1:$cport -> 127\.0\.0\.1:$port "
 }
 
+@test "tcpclient -b PORT, HOST with an IPv6 and an IPv4 address: each socket binds its own family's wildcard" {
+	# Debian's /etc/hosts gives localhost ::1 and 127.0.0.1; tcpserver1 is
+	# IPv4 only, so ::1 is refused and the IPv4 socket must bind 0.0.0.0.
+	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+		skip "needs root and unshare for a private /etc/hosts"
+	fi
+	printf '127.0.0.1 localhost\n::1 dual.test\n127.0.0.1 dual.test\n' >"$BATS_TEST_TMPDIR/hosts"
+	unshare --mount sh -c "mount --bind '$BATS_TEST_TMPDIR/hosts' /etc/hosts" || skip "cannot mount a private /etc/hosts here"
+	start_server tcpserver1 "$port"
+	cport=$(free_port)
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner sh
+	run --separate-stderr unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@" 3>&- 4>&-' \
+		"$BATS_TEST_TMPDIR/hosts" "$BIN/tcpclient" -t 5 -b "$cport" -m hi dual.test "$port"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"bind(fd 3, *:$cport) ok"*"Connection refused"*"bind(fd 3, *:$cport) ok"*"connected: fd 3 is 127.0.0.1:$cport -> 127.0.0.1:$port"* ]]
+}
+
 @test "tcpclient -S: the close claims name the state each end is in when they are printed" {
 	# we close first (tcpserver3 waits for us)
 	start_server tcpserver3 "$port"
