@@ -61,9 +61,12 @@ setup() {
 	feed_open client 7
 	out="$BATS_TEST_TMPDIR/client.out"
 	wait_until 5 file_has "$out" "the server closed its end"
+	# said when the FIN arrives: the server's end is FIN_WAIT_1 until our
+	# kernel's delayed ACK of that FIN leaves, FIN_WAIT_2 only after it
+	file_has "$out" "fd 3 is CLOSE_WAIT until we close; the server's end is FIN_WAIT_1 until our kernel ACKs its FIN \(delayed ACK, up to ~40 ms\), then FIN_WAIT_2$"
 	cport=$(sed -n 's/.*connected: fd 3 is 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
-	tcp_state CLOSE-WAIT "( sport = :$cport and dport = :$port )"
-	tcp_state FIN-WAIT-2 "( sport = :$port and dport = :$cport )"
+	wait_until 5 tcp_state CLOSE-WAIT "( sport = :$cport and dport = :$port )"
+	wait_until 5 tcp_state FIN-WAIT-2 "( sport = :$port and dport = :$cport )"
 	echo >&7
 	wait_until 5 gone "$pid"
 	wait "$pid"
@@ -96,6 +99,175 @@ setup() {
 	[[ "$output" == *"connected: fd 3"* ]]
 	[[ "$stderr" == *"no reply within 1 s"*"busy with another client"* ]]
 	exec 6>&-
+}
+
+@test "tcpclient: stdout full, or a pipe nobody reads: one line on stderr, exit 1 (not SIGPIPE)" {
+	start_server tcpserver3 "$port"
+	run --separate-stderr bash -c 'exec "$@" >/dev/full 3>&- 4>&-' _ "$BIN/tcpclient" -t 5 -m hi 127.0.0.1 "$port"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "tcpclient: stdout: No space left on device: cannot show the output" ]
+	# a FIFO whose only reader has gone: writing to it is EPIPE (and SIGPIPE)
+	mkfifo "$BATS_TEST_TMPDIR/pipe"
+	exec 5<>"$BATS_TEST_TMPDIR/pipe"
+	exec 6>"$BATS_TEST_TMPDIR/pipe"
+	exec 5<&-
+	run --separate-stderr bash -c 'exec "$@" >&6 6>&- 3>&- 4>&-' _ "$BIN/tcpclient" -t 5 -m hi 127.0.0.1 "$port"
+	exec 6>&-
+	[ "$status" -eq 1 ] # 141 would be death by SIGPIPE
+	[ "$stderr" = "tcpclient: stdout: Broken pipe: cannot show the output" ]
+}
+
+@test "tcpclient --help is -h, anywhere; other --words are usage errors; -m --x is a message" {
+	for args in --help "-t 1 --help" "127.0.0.1 --help"; do
+		# shellcheck disable=SC2086 # word lists on purpose
+		run --separate-stderr prog tcpclient $args
+		[ "$status" -eq 0 ]
+		[[ "${lines[0]}" == "usage: tcpclient "* ]]
+		[ -z "$stderr" ]
+	done
+	usage_errors "^tcpclient: unknown option '--(verbose|port=1)': the options are single letters \(try 'tcpclient -h'\)$" \
+		prog tcpclient -- --verbose --port=1 "-t 1 --verbose localhost" "localhost 1 --port=1"
+	start_server tcpserver3 "$port"
+	run --separate-stderr prog tcpclient -t 5 -m --help 127.0.0.1 "$port"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'send(fd 3) = 7 bytes: "--help\n"'* ]]
+}
+
+@test "tcpclient: the port first, or HOST:PORT in one word: a usage error that shows the right order" {
+	run --separate-stderr prog tcpclient 12333 localhost
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "tcpclient: 'localhost' is not a port: the host comes first: tcpclient localhost 12333 (try 'tcpclient -h')" ]
+	for w in localhost:12333=localhost 127.0.0.1:12333=127.0.0.1 "[::1]:12333=::1" "[::1]:12333 80=::1"; do
+		host=${w#*=}
+		w=${w%=*}
+		# shellcheck disable=SC2086 # a word list on purpose
+		run --separate-stderr prog tcpclient -m hi $w
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[ "$stderr" = "tcpclient: '${w% 80}' looks like HOST:PORT: give them as two words: tcpclient $host 12333 (try 'tcpclient -h')" ]
+	done
+	# a bare IPv6 address is a host, not HOST:PORT
+	for h in ::1 fe80::1; do
+		run --separate-stderr prog tcpclient -t 1 -m hi "$h" "$port"
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == "tcpclient: cannot connect to $h port $port: "* ]]
+	done
+}
+
+@test "tcpclient -b: a HOST without an address of -b's family is said so, not 'cannot resolve'" {
+	cport=$(free_port)
+	run --separate-stderr prog tcpclient -t 1 -m hi -b "[::1]:$cport" 127.0.0.1 "$port"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "tcpclient: '127.0.0.1' has no IPv6 address here, but -b [::1]:$cport is IPv6 (use ::1 as HOST, or an IPv4 -b address)" ]
+	run --separate-stderr prog tcpclient -t 1 -m hi -b "127.0.0.1:$cport" ::1 "$port"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "tcpclient: '::1' has no IPv4 address here, but -b 127.0.0.1:$cport is IPv4 (use 127.0.0.1 as HOST, or an IPv6 -b address)" ]
+	# the default HOST, localhost, where /etc/hosts gives it no IPv6 address
+	if not python3 -c 'import socket; socket.getaddrinfo("localhost", 1, socket.AF_INET6)' 2>/dev/null; then
+		run --separate-stderr prog tcpclient -t 1 -m hi -b "[::1]:$cport"
+		[ "$status" -eq 1 ]
+		[ "$stderr" = "tcpclient: 'localhost' has no IPv6 address here, but -b [::1]:$cport is IPv6 (use ::1 as HOST, or an IPv4 -b address)" ]
+	fi
+	# a name that does not resolve at all is still 'cannot resolve'
+	run --separate-stderr prog tcpclient -t 1 -m hi -b "[::1]:$cport" nosuch.invalid "$port"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "tcpclient: cannot resolve 'nosuch.invalid': "* ]]
+}
+
+@test "tcpclient ::1, refused: says which servers listen on IPv4 only" {
+	hint="(tcpserver1, tcpserver3 and multi listen on IPv4 only: try 127.0.0.1; tcpserver2 serves both)"
+	start_server tcpserver1 "$port"
+	run --separate-stderr prog tcpclient -t 2 -m hi ::1 "$port"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"connect(fd 3, [::1]:$port): Connection refused: the server's kernel answered our SYN with RST, since no socket LISTENs on that port $hint"* ]]
+	[ "$stderr" = "tcpclient: cannot connect to ::1 port $port: Connection refused $hint" ]
+	# refused over IPv4: the hint would be wrong, and is not there
+	run --separate-stderr prog tcpclient -t 2 -m hi 127.0.0.1 "$(free_port)"
+	[ "$status" -eq 1 ]
+	[[ "$output$stderr" != *"IPv4 only"* ]]
+}
+
+@test "tcpclient -S -b: bound but not connected, ss lists nothing and lsof no port; connect keeps the bound port" {
+	start_server tcpserver3 "$port"
+	cport=$(free_port)
+	with_input client
+	start_bg client "$BIN/tcpclient" -S -t 5 -b "127.0.0.1:$cport" -m hi 127.0.0.1 "$port"
+	pid=$LAST_PID
+	feed_open client 7
+	out="$BATS_TEST_TMPDIR/client.out"
+	wait_until 5 file_has "$out" "step: next: socket"
+	echo >&7
+	wait_until 5 file_has "$out" "step: next: bind"
+	file_has "$out" "step:   after: fd 3 owns 127\.0\.0\.1:$cport, not yet connected: ss and netstat do not list it, lsof shows 'sock \.\.\. protocol: TCP'$"
+	echo >&7
+	wait_until 5 file_has "$out" "step: next: connect"
+	file_has "$out" "bind\(fd 3, 127\.0\.0\.1:$cport\) ok$"
+	file_has "$out" "step:   after: SYN, SYN-ACK, ACK: fd 3 ESTABLISHED to 127\.0\.0\.1:$port from the port bind\(\) gave it, or RST: Connection refused$"
+	no_tcp "( sport = :$cport )"
+	lsof -n -P -a -p "$pid" -d 3 | grep -q 'sock .*protocol: TCP'
+	printf '\n\n\n\n' >&7
+	wait_until 5 gone "$pid"
+	file_has "$out" "connected: fd 3 is 127\.0\.0\.1:$cport -> 127\.0\.0\.1:$port "
+}
+
+@test "tcpclient -b PORT, HOST with an IPv6 and an IPv4 address: each socket binds its own family's wildcard" {
+	# Debian's /etc/hosts gives localhost ::1 and 127.0.0.1; tcpserver1 is
+	# IPv4 only, so ::1 is refused and the IPv4 socket must bind 0.0.0.0.
+	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+		skip "needs root and unshare for a private /etc/hosts"
+	fi
+	printf '127.0.0.1 localhost\n::1 dual.test\n127.0.0.1 dual.test\n' >"$BATS_TEST_TMPDIR/hosts"
+	unshare --mount sh -c "mount --bind '$BATS_TEST_TMPDIR/hosts' /etc/hosts" || skip "cannot mount a private /etc/hosts here"
+	start_server tcpserver1 "$port"
+	cport=$(free_port)
+	# shellcheck disable=SC2016 # $0 and $@ belong to the inner sh
+	run --separate-stderr unshare --mount sh -c 'mount --bind "$0" /etc/hosts && exec "$@" 3>&- 4>&-' \
+		"$BATS_TEST_TMPDIR/hosts" "$BIN/tcpclient" -t 5 -b "$cport" -m hi dual.test "$port"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"bind(fd 3, *:$cport) ok"*"Connection refused"*"bind(fd 3, *:$cport) ok"*"connected: fd 3 is 127.0.0.1:$cport -> 127.0.0.1:$port"* ]]
+}
+
+@test "tcpclient -S: the close claims name the state each end is in when they are printed" {
+	# we close first (tcpserver3 waits for us)
+	start_server tcpserver3 "$port"
+	run --separate-stderr prog tcpclient -S -t 5 -m hi 127.0.0.1 "$port" < <(printf '\n%.0s' {1..10})
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"step:   after: we close first: our end goes to FIN_WAIT_1, then FIN_WAIT_2 once the server's kernel ACKs our FIN, then TIME_WAIT once the server closes too"* ]]
+	# the server closed first (tcpserver1): -w waits until its FIN is here
+	port2=$(free_port)
+	start_server tcpserver1 "$port2"
+	with_input client
+	start_bg client "$BIN/tcpclient" -S -w -t 5 -m hi 127.0.0.1 "$port2"
+	pid=$LAST_PID
+	feed_open client 7
+	out="$BATS_TEST_TMPDIR/client.out"
+	printf '\n\n\n\n' >&7 # socket, connect, send, recv
+	wait_until 5 file_has "$out" "the server closed its end"
+	echo >&7 # -w's Enter
+	wait_until 5 file_has "$out" "step: next: close"
+	file_has "$out" "step:   now:   fd 3 CLOSE_WAIT \(the server closed first: its end is FIN_WAIT_1 until our kernel ACKs its FIN, then FIN_WAIT_2\)$"
+	file_has "$out" "step:   after: our FIN finishes the close: the server's end goes to TIME_WAIT; ours is LAST_ACK until the server's kernel ACKs our FIN, then gone$"
+	echo >&7
+	wait_until 5 gone "$pid"
+	# the server reset the connection: no CLOSE_WAIT, no FIN from us
+	port3=$(free_port)
+	start_bg rst python3 -c '
+import socket, struct, sys
+l = socket.socket()
+l.bind(("127.0.0.1", int(sys.argv[1])))
+l.listen(1)
+c, _ = l.accept()
+c.recv(100)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()  # RST instead of FIN
+' "$port3"
+	wait_until 5 tcp_listening "$port3"
+	run --separate-stderr prog tcpclient -S -t 5 -m hi 127.0.0.1 "$port3" < <(printf '\n%.0s' {1..10})
+	[[ "$output" == *"the server reset the connection"* ]]
+	[[ "$output" == *"step:   now:   fd 3 CLOSED: the server reset the connection, so ss and netstat no longer list it"* ]]
+	[[ "$output" == *"step:   after: close() only frees fd 3: the connection is already gone, no FIN goes out"* ]]
 }
 
 @test "tcpserver1 outlives a client killed before it sent anything" {
