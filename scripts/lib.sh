@@ -198,7 +198,7 @@ ns_why() {
 		echo "ip netns add failed: $(ip netns add "kitprobe-$$" 2>&1 | head -1)"
 		ip netns delete "kitprobe-$$" 2>/dev/null || true
 	else
-		echo "not root, and not inside scripts/private ($("$KIT_ROOT/scripts/userns-check" | tail -1))"
+		echo "not root, and no user namespace: $("$KIT_ROOT/scripts/userns-check" | tail -1)"
 	fi
 }
 ns_create() { # ns_create NAME: make it, lo up, set KIT_NS

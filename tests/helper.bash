@@ -36,7 +36,11 @@ private_ns() {
 }
 need_netns() {
 	command -v ip >/dev/null || skip_needs "ip (iproute2)" "sudo apt-get install iproute2, then make test TESTS=$(test_file)"
-	can_netns || skip_needs "a private network namespace: $(ns_why)" "sudo make test TESTS=$(test_file)"
+	can_netns && return 0
+	if [ "$(id -u)" != 0 ] && "$KIT_ROOT/scripts/userns-check" >/dev/null 2>&1; then
+		skip_needs "a private network, which tests/run makes for a normal user" "make test TESTS=$(test_file)"
+	fi
+	skip_needs "a private network namespace: $(ns_why)" "sudo make test TESTS=$(test_file)"
 }
 
 # skip_needs WHAT COMMAND: skip this test, in one line that says what it
