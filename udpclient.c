@@ -24,6 +24,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +47,20 @@ static void usage(FILE *out);
 static void say(const char *fmt, ...);
 static const char *fmt(const char *f, ...);
 static void step(const char *call, const char *now, const char *after);
+static void check_long_options(int argc, char **argv, const char *optstring);
+static void check_host_port(int nargs, char **args);
+static int literal_family(const char *host);
+static int port_value(const char *s);
 static int parse_port(const char *s);
 static long parse_seconds(const char *s);
 static void resolve(const char *host, const char *port, int family, int passive,
-                    struct sockaddr_storage *out, socklen_t *outlen);
-static const char *addr_text(const struct sockaddr *sa);
-static const char *local_text(int fd);
+                    const char *why, struct sockaddr_storage *out, socklen_t *outlen);
+static const char *family_name(int family);
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
+static const char *local_text(int fd, char *buf, size_t size);
+static const char *ss_no_peer(int fd);
+static const char *ipv4_only_hint(const struct sockaddr_storage *server);
+static void stdout_check(void);
 static const char *payload_text(const unsigned char *p, size_t n);
 static long next_line(char **line, size_t max);
 static char *keep(const char *p, size_t n, int newline);
@@ -67,9 +76,11 @@ int main(int argc, char **argv)
     int wait_at_end = 0;          /* -w: "enter to finish" */
     const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages = 0, opt;
+    const char *optstring = ":b:t:wm:Sh";
 
+    check_long_options(argc, argv, optstring);
     opterr = 0;
-    while ((opt = getopt(argc, argv, ":b:t:wm:Sh")) != -1) {
+    while ((opt = getopt(argc, argv, optstring)) != -1) {
         switch (opt) {
         case 'b': bind_spec = optarg; break;
         case 't': timeout_ms = parse_seconds(optarg); break;
@@ -85,6 +96,7 @@ int main(int argc, char **argv)
         default: usage_error("unknown option -%c", optopt);
         }
     }
+    check_host_port(argc - optind, argv + optind);
     if (optind < argc)
         host = argv[optind++];
     if (optind < argc)
@@ -112,23 +124,37 @@ int main(int argc, char **argv)
     }
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* A reader that goes away (./udpclient | head -1) gives EPIPE on the
+     * next write rather than killing us silently: stdout_check() says so. */
+    signal(SIGPIPE, SIG_IGN);
 
     /* IPv4 unless an IPv6 address is given, like udpclient.py's AF_INET:
      * with UDP nothing would tell us that "localhost" as ::1 was the wrong
-     * guess, the datagram would just be lost. */
+     * guess, the datagram would just be lost. One socket has one family,
+     * so -b and the server must agree: an address decides, a name follows. */
     struct sockaddr_storage server, local;
     socklen_t serverlen, locallen = 0;
-    int family = strchr(host, ':') ? AF_INET6 : AF_INET;
+    int server_family = literal_family(host);
+    int bind_family = bind_host != NULL ? literal_family(bind_host) : 0;
+    if (server_family != 0 && bind_family != 0 && server_family != bind_family)
+        usage_error("-b %s is %s but the server %s is %s: a socket has one family, so give "
+                    "both as IPv4 or both as IPv6",
+                    bind_spec, family_name(bind_family), host, family_name(server_family));
+    int family = server_family ? server_family : bind_family ? bind_family : AF_INET;
+    char why[400]; /* for a name resolved in the family of the other word */
     if (bind_host != NULL) {
-        resolve(bind_host, bind_port, strchr(bind_host, ':') ? AF_INET6 : AF_INET, 1, &local,
-                &locallen);
-        family = local.ss_family;
+        snprintf(why, sizeof why, "as %s, the family of the server %s", family_name(family),
+                 host);
+        resolve(bind_host, bind_port, family, 1, server_family ? why : NULL, &local, &locallen);
     } else if (bind_port != NULL) {
-        resolve(NULL, bind_port, family, 1, &local, &locallen);
+        resolve(NULL, bind_port, family, 1, NULL, &local, &locallen);
     }
-    resolve(host, port, family, 0, &server, &serverlen);
-    char there[80];
-    snprintf(there, sizeof there, "%s", addr_text((struct sockaddr *)&server));
+    snprintf(why, sizeof why, "as %s, the family of -b %s", family_name(family),
+             bind_spec != NULL ? bind_spec : "");
+    resolve(host, port, family, 0, bind_family && !server_family ? why : NULL, &server,
+            &serverlen);
+    char there[INET6_ADDRSTRLEN + 8];
+    addr_text((struct sockaddr *)&server, there, sizeof there);
     say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
     say("server %s port %s is %s", host, port, there);
 
@@ -141,13 +167,15 @@ int main(int argc, char **argv)
     if (fd < 0)
         fail("socket");
     say("socket(%s, SOCK_DGRAM, 0) = fd %d", family == AF_INET ? "AF_INET" : "AF_INET6", fd);
-    say("fd %d local address: %s", fd, local_text(fd));
+    char mine[128]; /* our address, as lsof shows it (getsockname) */
+    say("fd %d local address: %s", fd, local_text(fd, mine, sizeof mine));
 
     /* bind() (-b): choose our own port (and address) instead of letting the
      * kernel pick one at the first sendto. */
     int bound = 0;
     if (locallen > 0) {
-        const char *me = addr_text((struct sockaddr *)&local);
+        char me[INET6_ADDRSTRLEN + 8];
+        addr_text((struct sockaddr *)&local, me, sizeof me);
         step(fmt("bind(fd %d, %s)", fd, me),
              fmt("fd %d has no port: netstat and ss do not list it", fd),
              fmt("fd %d owns %s before anything is sent: lsof 'UDP %s'", fd, me, me));
@@ -156,12 +184,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, fd, me, strerror(e),
                     e == EADDRINUSE      ? " (another socket already has this port)"
                     : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
+                    : e == EACCES        ? " (ports below 1024 need root)"
                                          : "");
             return 1;
         }
         bound = 1;
         say("bind(fd %d, %s) ok: fd %d is %s before sending anything", fd, me, fd,
-            local_text(fd));
+            local_text(fd, mine, sizeof mine));
     }
 
     static unsigned char reply[MAX_DATAGRAM + 1];
@@ -176,8 +205,9 @@ int main(int argc, char **argv)
             len = (long)strlen(msg);
         } else {
             if (isatty(STDIN_FILENO)) {
+                errno = 0;
                 printf("%s: message to send (Ctrl-D to finish): ", prog);
-                fflush(stdout);
+                stdout_check();
             }
             char *line;
             if ((len = next_line(&line, MAX_DATAGRAM + 1)) < 0)
@@ -196,9 +226,11 @@ int main(int argc, char **argv)
          * It succeeds even if no server exists: nobody is asked first. */
         if (step_mode)
             step(fmt("sendto(fd %d, %ld bytes, %s)", fd, len, there),
-                 bound ? fmt("fd %d is %s", fd, local_text(fd))
+                 bound ? fmt("fd %d is %s", fd, local_text(fd, mine, sizeof mine))
                        : fmt("fd %d has no port yet: netstat and ss do not list it", fd),
-                 bound ? "the datagram leaves; the socket stays unconnected (peer *:*)"
+                 bound ? fmt("the datagram leaves; the socket stays unconnected (ss shows the "
+                             "peer as %s)",
+                             ss_no_peer(fd))
                        : "the kernel binds the socket to a free port, then the datagram leaves");
         if (sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&server, serverlen) < 0)
             fail(fmt("sendto(fd %d, %s)", fd, there));
@@ -208,7 +240,7 @@ int main(int argc, char **argv)
         if (!bound) {
             bound = 1;
             say("fd %d is now bound to %s: the kernel picked that port during sendto()", fd,
-                local_text(fd));
+                local_text(fd, mine, sizeof mine));
         }
 
         /* recvfrom(): sleep until a datagram arrives for our port. If the
@@ -216,7 +248,8 @@ int main(int argc, char **argv)
          * "port unreachable" for an unconnected socket, so we would wait for
          * ever. -t puts a limit on that wait. */
         if (step_mode)
-            step(fmt("recvfrom(fd %d)", fd), fmt("fd %d is %s", fd, local_text(fd)),
+            step(fmt("recvfrom(fd %d)", fd),
+                 fmt("fd %d is %s", fd, local_text(fd, mine, sizeof mine)),
                  "returns the reply datagram, or sleeps until one arrives");
         if (timeout_ms < 0)
             say("waiting in recvfrom(fd %d) for the reply (no time limit: -t sets one)", fd);
@@ -226,8 +259,8 @@ int main(int argc, char **argv)
         if (!wait_readable(fd, timeout_ms)) {
             fprintf(stderr,
                     "%s: no reply from %s within %.3g s: the datagram left, but UDP never "
-                    "tells us why nothing came back (no server on that address and port?)\n",
-                    prog, there, (double)timeout_ms / 1000.0);
+                    "tells us why nothing came back (no server on that address and port?%s)\n",
+                    prog, there, (double)timeout_ms / 1000.0, ipv4_only_hint(&server));
             close(fd);
             return 1;
         }
@@ -239,8 +272,10 @@ int main(int argc, char **argv)
         while (n < 0 && errno == EINTR);
         if (n < 0)
             fail(fmt("recvfrom(fd %d)", fd));
+        char sender[INET6_ADDRSTRLEN + 8];
         say("recvfrom(fd %d) = %ld bytes from %s: %s%s", fd, (long)n,
-            addr_text((struct sockaddr *)&from), payload_text(reply, (size_t)n),
+            addr_text((struct sockaddr *)&from, sender, sizeof sender),
+            payload_text(reply, (size_t)n),
             n == len && memcmp(reply, msg, (size_t)n) == 0 ? " (same as sent)"
                                                           : " (not what we sent)");
     }
@@ -249,17 +284,18 @@ int main(int argc, char **argv)
 
     if (wait_at_end) {
         say("fd %d is %s, with no peer: UDP keeps no connection. Press Enter to close it", fd,
-            local_text(fd));
+            local_text(fd, mine, sizeof mine));
         if (!wait_for_enter())
             say("standard input is closed: not waiting");
     }
 
     /* close(): the socket and its port go away at once: UDP has no
      * connection to shut down, so there is no TIME_WAIT. */
-    step(fmt("close(fd %d)", fd), fmt("fd %d is %s", fd, local_text(fd)),
+    local_text(fd, mine, sizeof mine);
+    step(fmt("close(fd %d)", fd), fmt("fd %d is %s", fd, mine),
          "the fd and its port are gone from lsof, netstat and ss");
-    say("close(fd %d): %s is free again", fd, local_text(fd));
     close(fd);
+    say("close(fd %d): %s is free again", fd, mine);
     return 0;
 }
 
@@ -300,16 +336,32 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
+/* One line on stdout, prefixed with the program name. */
 static void say(const char *f, ...)
 {
     va_list ap;
+    errno = 0;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
     putchar('\n');
+    stdout_check();
 }
 
+/* After a write to stdout (errno 0 before it): if it failed (the reader of
+ * a pipe went away, a full disk), nobody can see what we do: stop, exit 1. */
+static void stdout_check(void)
+{
+    if (fflush(stdout) == EOF || ferror(stdout)) {
+        fprintf(stderr, "%s: stdout: %s: cannot show the output\n", prog,
+                strerror(errno != 0 ? errno : EIO));
+        exit(1);
+    }
+}
+
+/* printf into one of 8 rotating static buffers: for the arguments of one
+ * call only. Never keep the pointer: the 8th call after reuses the buffer. */
 static const char *fmt(const char *f, ...)
 {
     static char bufs[8][256];
@@ -336,18 +388,101 @@ static void step(const char *call, const char *now, const char *after)
     }
 }
 
-static int parse_port(const char *s)
+/* The port in s: 1-65535, written in decimal digits only; 0 if s is not one. */
+static int port_value(const char *s)
 {
     long v = 0;
     if (*s == '\0')
-        usage_error("bad port '': must be a number from 1 to 65535");
+        return 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
-            usage_error("bad port '%s': must be a number from 1 to 65535", s);
+            return 0;
     }
+    return (int)v;
+}
+
+static int parse_port(const char *s)
+{
+    int v = port_value(s);
     if (v == 0)
         usage_error("bad port '%s': must be a number from 1 to 65535", s);
-    return (int)v;
+    return v;
+}
+
+static int all_digits(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    return *s == '\0';
+}
+
+/* Before getopt(): --help is -h, anywhere among the options; any other
+ * --word is a usage error (getopt would call it "unknown option -"). The
+ * word after an option that takes one (-m --x) is that option's. */
+static void check_long_options(int argc, char **argv, const char *optstring)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) == 0) {
+            fprintf(stderr,
+                    "%s: unknown option '%s': the options are single letters (try '%s -h')\n",
+                    prog, a, prog);
+            exit(2);
+        }
+        for (int k = 1; a[0] == '-' && a[k] != '\0'; k++) {
+            const char *o = strchr(optstring, a[k]);
+            if (o != NULL && a[k] != ':' && o[1] == ':') {
+                if (a[k + 1] == '\0')
+                    i++; /* -m MESSAGE: the next word is the message */
+                break;   /* -mMESSAGE: the rest of the word is */
+            }
+        }
+    }
+}
+
+/* HOST [PORT] in the wrong shape: the port first (12122 localhost), or
+ * both in one word (localhost:12122, 127.0.0.1:12122, [::1]:12122; a bare
+ * IPv6 address such as ::1 or fe80::1 has two colons or more, and is not
+ * this). One line each, exit 2. */
+static void check_host_port(int nargs, char **args)
+{
+    if (nargs >= 2 && all_digits(args[0]) && !all_digits(args[1]))
+        usage_error("'%s' is not a port: the host comes first: %s %s %s", args[1], prog, args[1],
+                    args[0]);
+    if (nargs < 1)
+        return;
+    const char *w = args[0], *colon = strrchr(w, ':');
+    if (colon == NULL || !all_digits(colon + 1))
+        return;
+    int host_len = (int)(colon - w);
+    if (w[0] == '[' && host_len > 2 && colon[-1] == ']')
+        usage_error("'%s' looks like HOST:PORT: give them as two words: %s %.*s %s", w, prog,
+                    host_len - 2, w + 1, colon + 1);
+    if (host_len > 0 && strchr(w, ':') == colon)
+        usage_error("'%s' looks like HOST:PORT: give them as two words: %s %.*s %s", w, prog,
+                    host_len, w, colon + 1);
+}
+
+/* The family of a host word: AF_INET for an IPv4 address (127.0.0.1),
+ * AF_INET6 for an IPv6 one (::1), 0 for a name, whose family is chosen by
+ * the other word. */
+static int literal_family(const char *host)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) == 1)
+        return AF_INET;
+    return strchr(host, ':') != NULL ? AF_INET6 : 0;
+}
+
+static const char *family_name(int family)
+{
+    return family == AF_INET6 ? "IPv6" : "IPv4";
 }
 
 /* -t: a positive number of seconds, like 2 or 0.5 (at most a day). */
@@ -379,7 +514,7 @@ static long parse_seconds(const char *s)
 /* getaddrinfo() turns a name and a port into a socket address; the
  * resolver's own message explains a name that does not exist. */
 static void resolve(const char *host, const char *port, int family, int passive,
-                    struct sockaddr_storage *out, socklen_t *outlen)
+                    const char *why, struct sockaddr_storage *out, socklen_t *outlen)
 {
     struct addrinfo hints, *res;
     memset(&hints, 0, sizeof hints);
@@ -388,8 +523,8 @@ static void resolve(const char *host, const char *port, int family, int passive,
     hints.ai_flags = passive ? AI_PASSIVE : 0;
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "%s: cannot resolve '%s': %s\n", prog, host ? host : "*",
-                gai_strerror(rc));
+        fprintf(stderr, "%s: cannot resolve '%s'%s%s%s: %s\n", prog, host ? host : "*",
+                why ? " (" : "", why ? why : "", why ? ")" : "", gai_strerror(rc));
         exit(1);
     }
     memcpy(out, res->ai_addr, res->ai_addrlen);
@@ -397,38 +532,69 @@ static void resolve(const char *host, const char *port, int family, int passive,
     freeaddrinfo(res);
 }
 
-/* An address as lsof prints it: 127.0.0.1:12122, [::1]:12122, *:12122. */
-static const char *addr_text(const struct sockaddr *sa)
+/* An address as lsof prints it, in the caller's buf: 127.0.0.1:12122,
+ * [::1]:12122, *:12122. Returns buf. */
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
-    }
-    if (sa->sa_family == AF_INET6) {
+            snprintf(buf, size, "*:%u", ntohs(s->sin_port));
+        else
+            snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &s->sin_addr, host, sizeof host),
+                     ntohs(s->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
         if (memcmp(&s->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
-            return fmt("*:%u", ntohs(s->sin6_port));
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+            snprintf(buf, size, "*:%u", ntohs(s->sin6_port));
+        else
+            snprintf(buf, size, "[%s]:%u", inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host),
+                     ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, size, "(address family %d)", sa->sa_family);
     }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
 }
 
-/* getsockname(): the address the kernel has given our socket so far. */
-static const char *local_text(int fd)
+/* getsockname(): the address the kernel has given our socket so far, in
+ * the caller's buf. Returns buf. */
+static const char *local_text(int fd, char *buf, size_t size)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        return fmt("unknown (getsockname: %s)", strerror(errno));
-    const char *text = addr_text((struct sockaddr *)&ss);
-    if (strcmp(text, "*:0") == 0)
-        return "none yet: no port until bind() or the first sendto()";
-    return text;
+        snprintf(buf, size, "unknown (getsockname: %s)", strerror(errno));
+    else if (strcmp(addr_text((struct sockaddr *)&ss, buf, size), "*:0") == 0)
+        snprintf(buf, size, "none yet: no port until bind() or the first sendto()");
+    return buf;
+}
+
+/* How ss shows the peer of our unconnected socket: 0.0.0.0:* for IPv4;
+ * for IPv6, *:* when bound to any address (::), else [::]:*. */
+static const char *ss_no_peer(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family == AF_INET)
+        return "0.0.0.0:*";
+    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)&ss;
+    return memcmp(&s->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0 ? "*:*" : "[::]:*";
+}
+
+/* When no reply came from an IPv6 address: udpserver (and udpserver.py)
+ * have an AF_INET socket, which never sees IPv6 datagrams. */
+static const char *ipv4_only_hint(const struct sockaddr_storage *server)
+{
+    if (server->ss_family != AF_INET6)
+        return "";
+    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)server;
+    if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr))
+        return ""; /* ::ffff:127.0.0.1 leaves as IPv4 */
+    if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
+        return " udpserver and udpserver.py listen on IPv4 only (AF_INET): send to 127.0.0.1";
+    return " udpserver and udpserver.py listen on IPv4 only (AF_INET): send to the host's IPv4 "
+           "address";
 }
 
 static const char *payload_text(const unsigned char *p, size_t n)

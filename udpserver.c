@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,26 +36,32 @@
 static const char *prog = "udpserver";
 static int quiet;     /* -q: no line per datagram (for benchmarks) */
 static int step_mode; /* -S: pause before each socket call */
+static int log_lost;  /* stdout failed (a closed pipe, a full disk): no more log */
 
 static void usage(FILE *out);
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
 static void say(const char *fmt, ...);
 static const char *fmt(const char *f, ...);
+static void check_long_options(int argc, char **argv, const char *optstring);
+static int port_value(const char *s);
 static void step(const char *call, const char *now, const char *after);
 static int parse_port(const char *s);
 static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out);
-static const char *addr_text(const struct sockaddr *sa);
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
+static const char *ss_text(const struct sockaddr_in *sa, char *buf, size_t size);
 static const char *payload_text(const unsigned char *p, size_t n);
 
 int main(int argc, char **argv)
 {
     const char *address = NULL; /* NULL: all interfaces, like '' in Python */
     int port = DEFAULT_PORT;
+    const char *optstring = ":p:a:qSh";
     int opt;
 
+    check_long_options(argc, argv, optstring);
     opterr = 0; /* we print our own one-line messages */
-    while ((opt = getopt(argc, argv, ":p:a:qSh")) != -1) {
+    while ((opt = getopt(argc, argv, optstring)) != -1) {
         switch (opt) {
         case 'p': port = parse_port(optarg); break;
         case 'a': address = optarg; break;
@@ -65,10 +72,16 @@ int main(int argc, char **argv)
         default: usage_error("unknown option -%c", optopt);
         }
     }
+    if (optind < argc && port_value(argv[optind]) != 0)
+        usage_error("unexpected argument '%s': the port goes with -p: %s -p %s", argv[optind],
+                    prog, argv[optind]);
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* one line at a time, even into a pipe */
+    /* A reader that goes away (./udpserver | head -1) must not kill the
+     * server: with SIGPIPE ignored, the write fails with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
 
     struct sockaddr_in me;
     resolve_ipv4(address, port, &me);
@@ -86,19 +99,26 @@ int main(int argc, char **argv)
     /* bind(): ask the kernel for this address and port. From here on,
      * datagrams sent to it are queued on this socket (and only then does
      * netstat list it). Fails if another socket already owns the port. */
-    char here[64]; /* our address, as lsof and ss will show it */
-    snprintf(here, sizeof here, "%s", addr_text((struct sockaddr *)&me));
+    char here[64];  /* our address, as lsof shows it: *:12122 */
+    char ss_me[64]; /* and as ss shows it: 0.0.0.0:12122 */
+    addr_text((struct sockaddr *)&me, here, sizeof here);
+    ss_text(&me, ss_me, sizeof ss_me);
     step(fmt("bind(fd %d, %s)", fd, here),
          fmt("fd %d has no port: netstat -an and ss -uan do not list it", fd),
          fmt("fd %d owns UDP %s: ss shows 'UNCONN ... %s', lsof 'UDP %s'", fd, here,
-             here, here));
+             ss_me, here));
     if (bind(fd, (struct sockaddr *)&me, sizeof me) < 0) {
         int e = errno;
-        fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, fd, here, strerror(e),
-                e == EADDRINUSE      ? " (another program already has this UDP port)"
-                : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
-                : e == EACCES        ? " (ports below 1024 need root)"
-                                     : "");
+        fprintf(stderr, "%s: bind(fd %d, %s): %s", prog, fd, here, strerror(e));
+        if (e == EADDRINUSE)
+            fprintf(stderr,
+                    " (another socket is bound to port %d now: lsof -n -P -i UDP:%d shows which)",
+                    port, port);
+        else if (e == EADDRNOTAVAIL)
+            fprintf(stderr, " (that address is not one of this machine's)");
+        else if (e == EACCES)
+            fprintf(stderr, " (ports below 1024 need root)");
+        fprintf(stderr, "\n");
         return 1;
     }
     say("bind(fd %d, %s) ok: UDP port %d is ours; netstat and ss list it now", fd, here, port);
@@ -114,7 +134,8 @@ int main(int argc, char **argv)
          * address it came from. An empty datagram is a valid one: n == 0. */
         if (step_mode)
             step(fmt("recvfrom(fd %d)", fd),
-                 fmt("fd %d bound to %s; Recv-Q in ss -uan counts bytes waiting", fd, here),
+                 fmt("fd %d bound to %s; Recv-Q in ss -uan is not 0 while datagrams wait "
+                     "(it counts the kernel memory they take, not their bytes)", fd, here),
                  "returns the first waiting datagram, or sleeps until one arrives");
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peerlen);
         if (n < 0) {
@@ -122,7 +143,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: recvfrom(fd %d): %s (going on)\n", prog, fd, strerror(errno));
             continue;
         }
-        const char *from = addr_text((struct sockaddr *)&peer);
+        char from[INET6_ADDRSTRLEN + 8];
+        addr_text((struct sockaddr *)&peer, from, sizeof from);
         if (!quiet)
             say("recvfrom(fd %d) = %ld bytes from %s: %s", fd, (long)n, from,
                 payload_text(buf, (size_t)n));
@@ -131,7 +153,8 @@ int main(int argc, char **argv)
          * no connection, so a failure here concerns this client only. */
         if (step_mode)
             step(fmt("sendto(fd %d, %ld bytes, %s)", fd, (long)n, from),
-                 fmt("fd %d bound to %s; still no peer (ss shows peer *:*)", fd, here),
+                 fmt("fd %d bound to %s; still no peer (ss shows the peer as 0.0.0.0:*)", fd,
+                     here),
                  "the datagram is queued for sending; the socket stays unconnected");
         if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, peerlen) < 0)
             fprintf(stderr, "%s: sendto(fd %d, %s): %s (going on)\n", prog, fd, from,
@@ -168,6 +191,34 @@ _Noreturn static void usage_error(const char *f, ...)
     exit(2);
 }
 
+/* Before getopt(): --help is -h, anywhere among the options; any other
+ * --word is a usage error (getopt would call it "unknown option -"). The
+ * word after an option that takes one (-p --x) is that option's. */
+static void check_long_options(int argc, char **argv, const char *optstring)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) == 0) {
+            fprintf(stderr,
+                    "%s: unknown option '%s': the options are single letters (try '%s -h')\n",
+                    prog, a, prog);
+            exit(2);
+        }
+        for (int k = 1; a[0] == '-' && a[k] != '\0'; k++) {
+            const char *o = strchr(optstring, a[k]);
+            if (o != NULL && a[k] != ':' && o[1] == ':') {
+                if (a[k + 1] == '\0')
+                    i++; /* -p PORT: the next word is the port */
+                break;   /* -pPORT: the rest of the word is */
+            }
+        }
+    }
+}
+
 /* A failed system call: its name and the kernel's reason, exit status 1. */
 _Noreturn static void fail(const char *what)
 {
@@ -175,18 +226,29 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
-/* One line on stdout, prefixed with the program name. */
+/* One line on stdout, prefixed with the program name. If stdout fails (the
+ * reader of a pipe went away, a full disk), say so once on stderr and keep
+ * serving without a log: the clients matter more than the log. */
 static void say(const char *f, ...)
 {
     va_list ap;
+    if (log_lost)
+        return;
+    errno = 0;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
     putchar('\n');
+    if (fflush(stdout) == EOF || ferror(stdout)) {
+        fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
+                strerror(errno != 0 ? errno : EIO));
+        log_lost = 1;
+    }
 }
 
-/* printf into one of a few rotating static buffers: handy for arguments. */
+/* printf into one of 8 rotating static buffers: for the arguments of one
+ * call only. Never keep the pointer: the 8th call after reuses the buffer. */
 static const char *fmt(const char *f, ...)
 {
     static char bufs[8][256];
@@ -224,19 +286,25 @@ static void step(const char *call, const char *now, const char *after)
     }
 }
 
-/* A port is 1-65535, written in decimal digits only. */
-static int parse_port(const char *s)
+/* The port in s: 1-65535, written in decimal digits only; 0 if s is not one. */
+static int port_value(const char *s)
 {
     long v = 0;
     if (*s == '\0')
-        usage_error("bad port '': must be a number from 1 to 65535");
+        return 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
-            usage_error("bad port '%s': must be a number from 1 to 65535", s);
+            return 0;
     }
+    return (int)v;
+}
+
+static int parse_port(const char *s)
+{
+    int v = port_value(s);
     if (v == 0)
         usage_error("bad port '%s': must be a number from 1 to 65535", s);
-    return (int)v;
+    return v;
 }
 
 /* Turn -a (a name or a dotted address, or NULL for all interfaces) into an
@@ -263,23 +331,36 @@ static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
     freeaddrinfo(res);
 }
 
-/* An address as lsof prints it: 127.0.0.1:12122, or *:12122 for "any". */
-static const char *addr_text(const struct sockaddr *sa)
+/* An address as lsof prints it, in the caller's buf: 127.0.0.1:12122, or
+ * *:12122 for "any". Returns buf. */
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
-    }
-    if (sa->sa_family == AF_INET6) {
+            snprintf(buf, size, "*:%u", ntohs(s->sin_port));
+        else
+            snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &s->sin_addr, host, sizeof host),
+                     ntohs(s->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+        snprintf(buf, size, "[%s]:%u", inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host),
+                 ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, size, "(address family %d)", sa->sa_family);
     }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
+}
+
+/* An IPv4 address as ss prints it, in the caller's buf: "any" is 0.0.0.0
+ * there (lsof says *). Returns buf. */
+static const char *ss_text(const struct sockaddr_in *sa, char *buf, size_t size)
+{
+    char host[INET_ADDRSTRLEN];
+    snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host),
+             ntohs(sa->sin_port));
+    return buf;
 }
 
 /* Bytes from the network, made safe for a terminal: quoted, with escapes
