@@ -279,7 +279,9 @@ int main(int argc, char **argv)
             n == len && memcmp(reply, msg, (size_t)n) == 0 ? " (same as sent)"
                                                           : " (not what we sent)");
     }
-    if (sent_count == 0)
+    if (sent_count == 0 && bound)
+        say("no message to send: fd %d has the port bind() gave it all the same", fd);
+    else if (sent_count == 0)
         say("no message to send: fd %d never got a port", fd);
 
     if (wait_at_end) {
@@ -295,7 +297,10 @@ int main(int argc, char **argv)
     step(fmt("close(fd %d)", fd), fmt("fd %d is %s", fd, mine),
          "the fd and its port are gone from lsof, netstat and ss");
     close(fd);
-    say("close(fd %d): %s is free again", fd, mine);
+    if (bound)
+        say("close(fd %d): %s is free again", fd, mine);
+    else
+        say("close(fd %d): the socket is gone; it never had a port to free", fd);
     return 0;
 }
 

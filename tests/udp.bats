@@ -305,3 +305,15 @@ os.execv(sys.argv[1], sys.argv[1:])' "$BIN/udpclient" -t 5 -m hi 127.0.0.1 "$por
 	[ -n "$claim" ]
 	ss -Huanp | grep "pid=$pid," | grep -qE "^UNCONN .* [^ ]+:$cport +${claim//\*/\\*} "
 }
+
+@test "udpclient with nothing to send: what it says about the port is true" {
+	run --separate-stderr prog udpclient -t 1 127.0.0.1 "$port" </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no message to send: fd 3 never got a port"* ]]
+	[[ "$output" == *"close(fd 3): the socket is gone; it never had a port to free"* ]]
+	cport=$(free_port udp)
+	run --separate-stderr prog udpclient -t 1 -b "$cport" 127.0.0.1 "$port" </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no message to send: fd 3 has the port bind() gave it all the same"* ]]
+	[[ "$output" == *"close(fd 3): *:$cport is free again"* ]]
+}
