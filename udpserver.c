@@ -4,14 +4,23 @@
  * The lecture order: socket() -> bind() -> then for ever recvfrom() -> sendto().
  * UDP has no connections: this one socket serves every client, and each
  * datagram arrives with its sender's address, which is where the reply goes.
+ * This server is IPv4 only (AF_INET), like udpserver.py: a client that
+ * sends to ::1 gets no answer.
  *
  *   cc -o udpserver udpserver.c
  *   ./udpserver                 serve on all interfaces, port 12122
  *   ./udpserver -a 127.0.0.1    only datagrams sent to 127.0.0.1
  *   ./udpserver -S              step mode: pause before each socket call
+ *   ./udpserver -q              no line per datagram (for benchmarks)
  *
  * Watch it from another terminal:
- *   lsof -n -P -p PID      netstat -an -p udp (macOS)      ss -uanp (Linux)
+ *   lsof -n -P -p PID      after socket(): 'sock ... protocol: UDP', no port;
+ *                          after bind(): 'UDP *:12122'
+ *   ss -uanp (Linux)       from bind() on: 'UNCONN 0 0 0.0.0.0:12122 0.0.0.0:*'
+ *                          (ss writes "any" as 0.0.0.0 where lsof writes *);
+ *                          Recv-Q counts the kernel memory of the datagrams
+ *                          waiting (832 for a 2-byte one), not their bytes
+ *   netstat -an -p udp (macOS)     netstat -anup (Linux)
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -21,6 +30,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,77 +42,71 @@
 #define DEFAULT_PORT 12122
 #define MAX_DATAGRAM 65507 /* 65535 - 20 (IPv4 header) - 8 (UDP header) */
 
-static const char *prog = "udpserver";
-static int quiet;     /* -q: no line per datagram (for benchmarks) */
-static int step_mode; /* -S: pause before each socket call */
+static struct options {
+    const char *address; /* -a: NULL for all interfaces, like '' in Python */
+    int port;            /* -p */
+    int quiet;           /* -q: no line per datagram (for benchmarks) */
+    int step;            /* -S: pause before each socket call */
+} opt = {NULL, DEFAULT_PORT, 0, 0};
 
+static const char *prog = "udpserver";
+
+/* What step mode and the log say at each call, in lecture order. */
+static void before_socket(void);
+static void after_socket(int fd);
+static void before_bind(int fd, const struct sockaddr_in *me);
+_Noreturn static void bind_failed(int fd, const struct sockaddr_in *me);
+static void after_bind(int fd, const struct sockaddr_in *me);
+static void before_recvfrom(int fd, const struct sockaddr_in *me);
+static void recvfrom_failed(int fd);
+static void after_recvfrom(int fd, const unsigned char *buf, ssize_t n,
+                           const struct sockaddr_storage *peer);
+static void before_sendto(int fd, const struct sockaddr_in *me, ssize_t n,
+                          const struct sockaddr_storage *peer);
+static void sendto_failed(int fd, const struct sockaddr_storage *peer);
+static void after_sendto(int fd, ssize_t n, const struct sockaddr_storage *peer);
+
+/* The plumbing. */
+static void parse_options(int argc, char **argv);
+static void check_long_options(int argc, char **argv, const char *optstring);
 static void usage(FILE *out);
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
+static void start_log(void);
 static void say(const char *fmt, ...);
-static const char *fmt(const char *f, ...);
 static void step(const char *call, const char *now, const char *after);
+static const char *fmt(const char *f, ...);
+static int port_value(const char *s);
 static int parse_port(const char *s);
-static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out);
-static const char *addr_text(const struct sockaddr *sa);
+static void local_address(const char *host, int port, struct sockaddr_in *out);
+static const char *addr_text(const void *sa, char *buf, size_t size);
+static const char *ss_text(const struct sockaddr_in *sa, char *buf, size_t size);
 static const char *payload_text(const unsigned char *p, size_t n);
 
 int main(int argc, char **argv)
 {
-    const char *address = NULL; /* NULL: all interfaces, like '' in Python */
-    int port = DEFAULT_PORT;
-    int opt;
+    parse_options(argc, argv);
 
-    opterr = 0; /* we print our own one-line messages */
-    while ((opt = getopt(argc, argv, ":p:a:qSh")) != -1) {
-        switch (opt) {
-        case 'p': port = parse_port(optarg); break;
-        case 'a': address = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'S': step_mode = 1; break;
-        case 'h': usage(stdout); return 0;
-        case ':': usage_error("option -%c needs an argument", optopt);
-        default: usage_error("unknown option -%c", optopt);
-        }
-    }
-    if (optind < argc)
-        usage_error("unexpected argument '%s'", argv[optind]);
-
-    setvbuf(stdout, NULL, _IOLBF, 0); /* one line at a time, even into a pipe */
-
+    /* The address to claim: -a's (getaddrinfo() turns a name into it), or
+     * 0.0.0.0 (INADDR_ANY): every interface of this machine. */
     struct sockaddr_in me;
-    resolve_ipv4(address, port, &me);
-    say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
+    local_address(opt.address, opt.port, &me);
 
     /* socket(): the kernel creates a UDP endpoint and gives us a file
      * descriptor for it. It has no address or port yet. */
-    step("socket(AF_INET, SOCK_DGRAM, 0)", "no socket yet",
-         "a new fd: a UDP socket with no port (netstat and ss do not list it yet)");
+    before_socket();
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0)
         fail("socket");
-    say("socket(AF_INET, SOCK_DGRAM, 0) = fd %d: a UDP socket, no port yet", fd);
+    after_socket(fd);
 
     /* bind(): ask the kernel for this address and port. From here on,
      * datagrams sent to it are queued on this socket (and only then does
      * netstat list it). Fails if another socket already owns the port. */
-    char here[64]; /* our address, as lsof and ss will show it */
-    snprintf(here, sizeof here, "%s", addr_text((struct sockaddr *)&me));
-    step(fmt("bind(fd %d, %s)", fd, here),
-         fmt("fd %d has no port: netstat -an and ss -uan do not list it", fd),
-         fmt("fd %d owns UDP %s: ss shows 'UNCONN ... %s', lsof 'UDP %s'", fd, here,
-             here, here));
-    if (bind(fd, (struct sockaddr *)&me, sizeof me) < 0) {
-        int e = errno;
-        fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, fd, here, strerror(e),
-                e == EADDRINUSE      ? " (another program already has this UDP port)"
-                : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
-                : e == EACCES        ? " (ports below 1024 need root)"
-                                     : "");
-        return 1;
-    }
-    say("bind(fd %d, %s) ok: UDP port %d is ours; netstat and ss list it now", fd, here, port);
-    say("serving: every datagram is echoed to its sender (Ctrl-C to stop)");
+    before_bind(fd, &me);
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) < 0)
+        bind_failed(fd, &me); /* exit 1, with the likely cause */
+    after_bind(fd, &me);
 
     static unsigned char buf[MAX_DATAGRAM + 1]; /* one recvfrom() holds any datagram */
     for (;;) {
@@ -112,32 +116,183 @@ int main(int argc, char **argv)
         /* recvfrom(): sleep until a datagram is queued on the socket, then
          * take one whole datagram (never part of one, never two) and the
          * address it came from. An empty datagram is a valid one: n == 0. */
-        if (step_mode)
-            step(fmt("recvfrom(fd %d)", fd),
-                 fmt("fd %d bound to %s; Recv-Q in ss -uan counts bytes waiting", fd, here),
-                 "returns the first waiting datagram, or sleeps until one arrives");
+        before_recvfrom(fd, &me);
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peerlen);
         if (n < 0) {
-            if (errno != EINTR)
-                fprintf(stderr, "%s: recvfrom(fd %d): %s (going on)\n", prog, fd, strerror(errno));
+            recvfrom_failed(fd); /* one line, and on to the next datagram */
             continue;
         }
-        const char *from = addr_text((struct sockaddr *)&peer);
-        if (!quiet)
-            say("recvfrom(fd %d) = %ld bytes from %s: %s", fd, (long)n, from,
-                payload_text(buf, (size_t)n));
+        after_recvfrom(fd, buf, n, &peer);
 
         /* sendto(): one datagram back to whoever sent this one. There is
          * no connection, so a failure here concerns this client only. */
-        if (step_mode)
-            step(fmt("sendto(fd %d, %ld bytes, %s)", fd, (long)n, from),
-                 fmt("fd %d bound to %s; still no peer (ss shows peer *:*)", fd, here),
-                 "the datagram is queued for sending; the socket stays unconnected");
+        before_sendto(fd, &me, n, &peer);
         if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, peerlen) < 0)
-            fprintf(stderr, "%s: sendto(fd %d, %s): %s (going on)\n", prog, fd, from,
-                    strerror(errno));
-        else if (!quiet)
-            say("sendto(fd %d, %ld bytes, %s) ok: echoed", fd, (long)n, from);
+            sendto_failed(fd, &peer); /* one line, and on to the next datagram */
+        else
+            after_sendto(fd, n, &peer);
+    }
+}
+
+/* ==== The lesson ends here. Below: what step mode and the log say at each call (in lecture order), then the plumbing. ==== */
+
+static void before_socket(void)
+{
+    start_log();
+    say("pid %ld (its sockets: lsof -n -P -p %ld)", (long)getpid(), (long)getpid());
+    step("socket(AF_INET, SOCK_DGRAM, 0)", "no socket yet",
+         "a new fd: a UDP socket with no port (netstat and ss do not list it yet)");
+}
+
+static void after_socket(int fd)
+{
+    say("socket(AF_INET, SOCK_DGRAM, 0) = fd %d: a UDP socket, no port yet", fd);
+}
+
+/* lsof writes the address as *:12122, ss as 0.0.0.0:12122. */
+static void before_bind(int fd, const struct sockaddr_in *me)
+{
+    char here[64], ss_me[64];
+    addr_text(me, here, sizeof here);
+    ss_text(me, ss_me, sizeof ss_me);
+    step(fmt("bind(fd %d, %s)", fd, here),
+         fmt("fd %d has no port: netstat -an and ss -uan do not list it", fd),
+         fmt("fd %d owns UDP %s: ss shows 'UNCONN ... %s', lsof 'UDP %s'", fd, here, ss_me,
+             here));
+}
+
+/* UDP leaves nothing behind (no TIME_WAIT): a port in use is a socket that
+ * has it now. */
+_Noreturn static void bind_failed(int fd, const struct sockaddr_in *me)
+{
+    int e = errno, port = ntohs(me->sin_port);
+    char here[64];
+    fprintf(stderr, "%s: bind(fd %d, %s): %s", prog, fd, addr_text(me, here, sizeof here),
+            strerror(e));
+    if (e == EADDRINUSE)
+        fprintf(stderr,
+                " (another socket is bound to port %d now: lsof -n -P -i UDP:%d shows which)",
+                port, port);
+    else if (e == EADDRNOTAVAIL)
+        fprintf(stderr, " (that address is not one of this machine's)");
+    else if (e == EACCES)
+        fprintf(stderr, " (ports below 1024 need root)");
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+static void after_bind(int fd, const struct sockaddr_in *me)
+{
+    char here[64];
+    say("bind(fd %d, %s) ok: UDP port %d is ours; netstat and ss list it now", fd,
+        addr_text(me, here, sizeof here), ntohs(me->sin_port));
+    say("serving: every datagram is echoed to its sender (Ctrl-C to stop)");
+}
+
+static void before_recvfrom(int fd, const struct sockaddr_in *me)
+{
+    char here[64];
+    step(fmt("recvfrom(fd %d)", fd),
+         fmt("fd %d bound to %s; Recv-Q in ss -uan is not 0 while datagrams wait "
+             "(it counts the kernel memory they take, not their bytes)",
+             fd, addr_text(me, here, sizeof here)),
+         "returns the first waiting datagram, or sleeps until one arrives");
+}
+
+/* EINTR (a signal came): nothing to say, just wait again. */
+static void recvfrom_failed(int fd)
+{
+    if (errno != EINTR)
+        fprintf(stderr, "%s: recvfrom(fd %d): %s (going on)\n", prog, fd, strerror(errno));
+}
+
+static void after_recvfrom(int fd, const unsigned char *buf, ssize_t n,
+                           const struct sockaddr_storage *peer)
+{
+    char from[INET6_ADDRSTRLEN + 8];
+    if (!opt.quiet)
+        say("recvfrom(fd %d) = %ld bytes from %s: %s", fd, (long)n,
+            addr_text(peer, from, sizeof from), payload_text(buf, (size_t)n));
+}
+
+static void before_sendto(int fd, const struct sockaddr_in *me, ssize_t n,
+                          const struct sockaddr_storage *peer)
+{
+    char here[64], to[INET6_ADDRSTRLEN + 8];
+    step(fmt("sendto(fd %d, %ld bytes, %s)", fd, (long)n, addr_text(peer, to, sizeof to)),
+         fmt("fd %d bound to %s; still no peer (ss shows the peer as 0.0.0.0:*)", fd,
+             addr_text(me, here, sizeof here)),
+         "the datagram is queued for sending; the socket stays unconnected");
+}
+
+static void sendto_failed(int fd, const struct sockaddr_storage *peer)
+{
+    int e = errno;
+    char to[INET6_ADDRSTRLEN + 8];
+    fprintf(stderr, "%s: sendto(fd %d, %s): %s (going on)\n", prog, fd,
+            addr_text(peer, to, sizeof to), strerror(e));
+}
+
+static void after_sendto(int fd, ssize_t n, const struct sockaddr_storage *peer)
+{
+    char to[INET6_ADDRSTRLEN + 8];
+    if (!opt.quiet)
+        say("sendto(fd %d, %ld bytes, %s) ok: echoed", fd, (long)n,
+            addr_text(peer, to, sizeof to));
+}
+
+/* ---- plumbing: options, formatting, errors ---- */
+
+static void parse_options(int argc, char **argv)
+{
+    const char *optstring = ":p:a:qSh";
+    int c;
+
+    check_long_options(argc, argv, optstring);
+    opterr = 0; /* we print our own one-line messages */
+    while ((c = getopt(argc, argv, optstring)) != -1) {
+        switch (c) {
+        case 'p': opt.port = parse_port(optarg); break;
+        case 'a': opt.address = optarg; break;
+        case 'q': opt.quiet = 1; break;
+        case 'S': opt.step = 1; break;
+        case 'h': usage(stdout); exit(0);
+        case ':': usage_error("option -%c needs an argument", optopt);
+        default: usage_error("unknown option -%c", optopt);
+        }
+    }
+    if (optind < argc && port_value(argv[optind]) != 0)
+        usage_error("unexpected argument '%s': the port goes with -p: %s -p %s", argv[optind],
+                    prog, argv[optind]);
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* Before getopt(): --help is -h, anywhere among the options; any other
+ * --word is a usage error (getopt would call it "unknown option -"). The
+ * word after an option that takes one (-p --x) is that option's. */
+static void check_long_options(int argc, char **argv, const char *optstring)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) == 0) {
+            fprintf(stderr,
+                    "%s: unknown option '%s': the options are single letters (try '%s -h')\n",
+                    prog, a, prog);
+            exit(2);
+        }
+        for (int k = 1; a[0] == '-' && a[k] != '\0'; k++) {
+            const char *o = strchr(optstring, a[k]);
+            if (o != NULL && a[k] != ':' && o[1] == ':') {
+                if (a[k + 1] == '\0')
+                    i++; /* -p PORT: the next word is the port */
+                break;   /* -pPORT: the rest of the word is */
+            }
+        }
     }
 }
 
@@ -175,35 +330,44 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
-/* One line on stdout, prefixed with the program name. */
+/* The log is stdout, one line at a time even into a pipe. A reader that
+ * goes away (./udpserver | head -1) must not kill the server: with SIGPIPE
+ * ignored, the write fails with EPIPE instead, and say() copes. */
+static int log_lost; /* stdout failed (a closed pipe, a full disk): no more log */
+
+static void start_log(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* One line on stdout, prefixed with the program name. If stdout fails (the
+ * reader of a pipe went away, a full disk), say so once on stderr and keep
+ * serving without a log: the clients matter more than the log. */
 static void say(const char *f, ...)
 {
     va_list ap;
+    if (log_lost)
+        return;
+    errno = 0;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
     putchar('\n');
+    if (fflush(stdout) == EOF || ferror(stdout)) {
+        fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
+                strerror(errno != 0 ? errno : EIO));
+        log_lost = 1;
+    }
 }
 
-/* printf into one of a few rotating static buffers: handy for arguments. */
-static const char *fmt(const char *f, ...)
-{
-    static char bufs[8][256];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
-    va_end(ap);
-    return b;
-}
-
-/* Step mode: announce the call, then wait for a line on standard input.
- * Read a byte at a time so nothing beyond the Enter is consumed. */
+/* Step mode (-S; otherwise nothing): announce the call, then wait for a
+ * line on standard input. Read a byte at a time so nothing beyond the
+ * Enter is consumed. */
 static void step(const char *call, const char *now, const char *after)
 {
-    if (!step_mode)
+    if (!opt.step)
         return;
     say("step: next: %s", call);
     say("step:   now:   %s", now);
@@ -216,7 +380,7 @@ static void step(const char *call, const char *now, const char *after)
             continue;
         if (r <= 0) {
             say("step: standard input is closed: running on without pauses");
-            step_mode = 0;
+            opt.step = 0;
             return;
         }
         if (c == '\n')
@@ -224,24 +388,44 @@ static void step(const char *call, const char *now, const char *after)
     }
 }
 
-/* A port is 1-65535, written in decimal digits only. */
-static int parse_port(const char *s)
+/* printf into one of 8 rotating static buffers: for the arguments of one
+ * call only. Never keep the pointer: the 8th call after reuses the buffer. */
+static const char *fmt(const char *f, ...)
+{
+    static char bufs[8][256];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(b, sizeof bufs[0], f, ap);
+    va_end(ap);
+    return b;
+}
+
+/* The port in s: 1-65535, written in decimal digits only; 0 if s is not one. */
+static int port_value(const char *s)
 {
     long v = 0;
     if (*s == '\0')
-        usage_error("bad port '': must be a number from 1 to 65535");
+        return 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
-            usage_error("bad port '%s': must be a number from 1 to 65535", s);
+            return 0;
     }
+    return (int)v;
+}
+
+static int parse_port(const char *s)
+{
+    int v = port_value(s);
     if (v == 0)
         usage_error("bad port '%s': must be a number from 1 to 65535", s);
-    return (int)v;
+    return v;
 }
 
 /* Turn -a (a name or a dotted address, or NULL for all interfaces) into an
  * IPv4 socket address. This program is IPv4 only, like udpserver.py. */
-static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
+static void local_address(const char *host, int port, struct sockaddr_in *out)
 {
     memset(out, 0, sizeof *out);
     out->sin_family = AF_INET;
@@ -263,23 +447,38 @@ static void resolve_ipv4(const char *host, int port, struct sockaddr_in *out)
     freeaddrinfo(res);
 }
 
-/* An address as lsof prints it: 127.0.0.1:12122, or *:12122 for "any". */
-static const char *addr_text(const struct sockaddr *sa)
+/* A socket address (struct sockaddr_in, _in6 or _storage) as lsof prints
+ * it, in the caller's buf: 127.0.0.1:12122, or *:12122 for "any". Returns
+ * buf. */
+static const char *addr_text(const void *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
+    int family = ((const struct sockaddr *)sa)->sa_family;
+    if (family == AF_INET) {
+        const struct sockaddr_in *s = sa;
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
+            snprintf(buf, size, "*:%u", ntohs(s->sin_port));
+        else
+            snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &s->sin_addr, host, sizeof host),
+                     ntohs(s->sin_port));
+    } else if (family == AF_INET6) {
+        const struct sockaddr_in6 *s = sa;
+        snprintf(buf, size, "[%s]:%u", inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host),
+                 ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, size, "(address family %d)", family);
     }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
-    }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
+}
+
+/* An IPv4 address as ss prints it, in the caller's buf: "any" is 0.0.0.0
+ * there (lsof says *). Returns buf. */
+static const char *ss_text(const struct sockaddr_in *sa, char *buf, size_t size)
+{
+    char host[INET_ADDRSTRLEN];
+    snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host),
+             ntohs(sa->sin_port));
+    return buf;
 }
 
 /* Bytes from the network, made safe for a terminal: quoted, with escapes
