@@ -1,523 +1,32 @@
 # shellcheck shell=bash
-# The walkthrough's 25 observations as code: one function per observation
-# (exp_U1 ... exp_T14), shared by scripts/tour (which narrates them) and
-# tests/observations.bats (which proves them). Not a script of its own:
-# `source scripts/experiments.sh`, then `exp_run U1`.
+# The walkthrough's 25 observations as code, shared by scripts/tour (which
+# narrates them) and tests/observations.bats (which proves them). Not a
+# script of its own: `source scripts/experiments.sh`, then `exp_run U1`.
 #
-# Each experiment prints, in order: the commands it runs, as a student would
-# type them ("$ ./udpclient -m hello 127.0.0.1 12122"), the evidence (the
-# ss/lsof/netstat lines under their "$ command" line, the ladder of a
-# capture), and one verdict line:
-#   SEEN: <the observation, with the values measured>         return 0
-#   NOT SEEN: <what was expected>, with what was found above   return 1
-#   SKIPPED: <why, and what it would show>                     return 2
-# An experiment checks the observation itself (states in ss, fds in lsof,
-# packets in the capture, timings), not merely that a command ran.
-#
-# Where: as root with `ip netns`, every experiment runs in a network
-# namespace of its own, made for it and deleted after it: the walkthrough's
-# own ports (12122, 12333, 22222) are free there, and a capture sees only
-# our packets. Otherwise on this machine's loopback, with free ports and no
-# capture. The en0 steps (U7-U11) use scripts/netlab (root); without it
-# U8-U10 use 127.0.0.2 as "the other address" and U7, U11 are skipped.
-#
-# Linux only (ss, nstat, /proc). KIT_WORK must name a directory: experiment
-# ID keeps its programs' output and captures in KIT_WORK/ID.
+# One block per step, in the walkthrough's order: `grep -n '^# === T9'`
+# finds step T9: its id, title and lecture text (exp_def), then its function
+# exp_T9, with the helpers only it uses. Helpers shared by several steps
+# come in a block of their own (# === shared by ...) before the first of
+# them. The framework (where a step runs, ev, want, expect, verdict, the
+# programs, captures; what a step prints) is in scripts/experiment-lib.sh.
 
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/experiment-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/experiment-lib.sh"
 
-EXP_IDS="U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12 T13 T14"
+# --- UDP ---------------------------------------------------------------------
 
-exp_title() {
-	case $1 in
-	U1) echo "no port until the first sendto; the kernel-chosen port after it" ;;
-	U2) echo "a datagram leaves with no server: ICMP port unreachable; the client waits" ;;
-	U3) echo "an explicitly bound client (-b 22222) shows its port before sending" ;;
-	U4) echo "the server socket shows as bound only after bind" ;;
-	U5) echo "with -w, the client's socket shows no association with the server" ;;
-	U6) echo "while one client hangs in -w, the server serves another at once" ;;
-	U7) echo "server on all interfaces: a client sending to en0's address is answered" ;;
-	U8) echo "server bound to a specific address: a client sending there is answered" ;;
-	U9) echo "server bound to a specific address, client sending to localhost: lost" ;;
-	U10) echo "client bound to a specific address and port: works" ;;
-	U11) echo "client bound to localhost, server bound to en0's address: works" ;;
-	T1) echo "no server: 'Connection refused'; the SYN is answered by RST" ;;
-	T2) echo "a server shows as LISTEN only after listen()" ;;
-	T3) echo "the three-way handshake completes inside connect, before any data" ;;
-	T4) echo "after accept: the listening fd, the connected fd, and the client's" ;;
-	T5) echo "the server closes after its reply: FIN_WAIT_1 briefly, then FIN_WAIT_2 and CLOSE_WAIT" ;;
-	T6) echo "after the client closes only the listener is left (and TIME_WAIT)" ;;
-	T7) echo "kill the server with a client connected: 'Address already in use'; -r" ;;
-	T8) echo "telnet, nc and bash /dev/tcp work as clients of our servers" ;;
-	T9) echo "listen(1): a second client is ESTABLISHED though never accepted" ;;
-	T10) echo "beyond the queue: further clients hang in SYN-SENT (Linux)" ;;
-	T11) echo "tcpserver1 serves one client at a time" ;;
-	T12) echo "multi serves clients at once, one process each, and reaps them" ;;
-	T13) echo "tcpserver3 serves clients at once in one process" ;;
-	T14) echo "tcpserver2 serves IPv4 and IPv6 clients (getaddrinfo, dual stack)" ;;
-	*) return 1 ;;
-	esac
-}
-
-# exp_lecture ID: what the instructor says before the step (tour -l).
-exp_lecture() {
-	case $1 in
-	U1) echo "A UDP socket is just an fd until it is used. Watch lsof and ss
+# === U1: no port until the first sendto; the kernel-chosen port after it
+exp_def U1 "no port until the first sendto; the kernel-chosen port after it" \
+"A UDP socket is just an fd until it is used. Watch lsof and ss
 before and after the first sendto(): the port appears only then, and
-the kernel chose it." ;;
-	U2) echo "Nobody listens on the port, yet the datagram leaves: UDP does not
-ask first. The kernel at the other end answers with ICMP 'port
-unreachable', which our unconnected socket never hears about." ;;
-	U3) echo "bind() before sending: now the port is ours, and it shows in lsof
-and ss before a single byte has left." ;;
-	U4) echo "The server is the same socket call plus bind(). Before bind() no
-tool lists a port; after it, netstat and ss show it." ;;
-	U5) echo "The client got its answer and waits for Enter. Does the kernel
-remember whom it talked to? Look at the peer column." ;;
-	U6) echo "The first client still hangs around. The server does not care:
-UDP has no connection, so it is free for the next datagram." ;;
-	U7) echo "The laptop has two interfaces: lo and en0. A server bound to all
-of them (*) answers whatever address of ours the client uses." ;;
-	U8) echo "Now bind the server to en0's address only. A client sending to that
-address is still answered." ;;
-	U9) echo "Same server, but the client sends to localhost. Nothing listens on
-127.0.0.1 at that port: the datagram is lost and the client waits." ;;
-	U10) echo "The client may bind too, to an address and a port of its choice.
-Allowed, and it still works." ;;
-	U11) echo "Client bound to localhost, server bound to en0's address: different
-interfaces, and it still works. The kernel routes between them." ;;
-	T1) echo "TCP asks first. With no server, connect() fails at once: the
-kernel answers our SYN with a RST, and that is 'Connection refused'." ;;
-	T2) echo "socket, bind, listen: only after listen() does the socket show as
-LISTEN, ready for clients." ;;
-	T3) echo "connect() is where the handshake happens: SYN, SYN-ACK, ACK, all
-before our program sends any data." ;;
-	T4) echo "accept() returns a new fd for the client. The server now has two:
-the listening one (3) and the connected one (4)." ;;
-	T5) echo "tcpserver1 closes right after its reply. Its end is FIN_WAIT_1
-briefly, until the client's kernel ACKs the FIN (Linux delays that ACK
-a little), then waits in FIN_WAIT_2; the client's end is in CLOSE_WAIT,
-until the client closes too." ;;
-	T6) echo "The client closes: only the listener is left, plus the server end
-in TIME_WAIT, which no process owns." ;;
-	T7) echo "Kill the server while a client is connected, and start it again:
-'Address already in use'. The kernel still holds that connection." ;;
-	T8) echo "Our servers speak plain TCP: telnet, nc, even bash can talk to
-them. telnet is your friend." ;;
-	T9) echo "listen(1): the second client connects though the server never
-accepted it. The kernel did the handshake and keeps its data." ;;
-	T10) echo "More clients than the queue holds: Linux ignores their SYNs (macOS
-refuses them). They hang in SYN-SENT and retry, and get through when
-the queue has room again." ;;
-	T11) echo "That TCP accepts many connections does not mean our program serves
-many clients: tcpserver1 serves one at a time." ;;
-	T12) echo "One way out: fork a child process per client, and reap it with
-waitpid() when it is done." ;;
-	T13) echo "Another way: one process, a select() loop over all the fds." ;;
-	T14) echo "getaddrinfo() picks the addresses for us: one IPv6 socket that also
-takes IPv4 clients." ;;
-	*) return 1 ;;
-	esac
-}
-
-# --- where an experiment runs ----------------------------------------------
-
-EXP_ID='' EXP_NS='' EXP_NETLAB='' EXP_SHOW='' EXP_NOTE=''
-EXP_MISSED=()
-UP=12122 TP=12333 BP=22222 # the UDP server's, the TCP server's, a client's port
-
-exp_isolated() { [ -n "${KIT_NS:-}" ]; }
-exp_can_capture() { [ "$(id -u)" = 0 ] && command -v tcpdump >/dev/null; }
-
-# Three different free ports: on this machine's loopback, never the
-# walkthrough's own, which a student's servers may be using.
-exp_free_ports() {
-	UP=$(free_port) || return 1
-	TP=$UP
-	while [ "$TP" = "$UP" ]; do TP=$(free_port) || return 1; done
-	BP=$UP
-	while [ "$BP" = "$UP" ] || [ "$BP" = "$TP" ]; do BP=$(free_port) || return 1; done
-}
-
-# exp_net_new: a fresh place to run: a new namespace (the previous one of
-# this experiment deleted first), or new ports on this machine.
-exp_net_new() {
-	stop_all
-	if [ -n "$EXP_NS" ]; then
-		ns_delete "$EXP_NS"
-		KIT_NS=''
-	fi
-	if can_netns; then
-		EXP_NS="tour-$$-$EXP_ID-$RANDOM"
-		ns_create "$EXP_NS" || return 1
-		UP=12122 TP=12333 BP=22222
-	else
-		EXP_NS=''
-		exp_free_ports
-	fi
-}
-
-# exp_netlab_up: the host node of scripts/netlab (lo, en0 192.0.2.1) and a
-# peer across en0; the experiment's programs then run in the host.
-exp_netlab_up() {
-	EXP_NETLAB="tour-$$"
-	NETLAB_NAME=$EXP_NETLAB "$KIT_ROOT/scripts/netlab" up >"$KIT_WORK/netlab.out" 2>&1 || {
-		cat "$KIT_WORK/netlab.out"
-		return 1
-	}
-	cmd_line sudo scripts/netlab up
-	KIT_NS="$EXP_NETLAB-host" EXP_SHOW="sudo scripts/netlab run host "
-	UP=12122 TP=12333 BP=22222
-}
-
-# exp_cleanup: stop every program and remove what the experiment made; for
-# traps and bats' teardown too, so it never fails.
-exp_cleanup() {
-	stop_all
-	if [ -n "$EXP_NETLAB" ]; then
-		NETLAB_NAME=$EXP_NETLAB "$KIT_ROOT/scripts/netlab" down >/dev/null 2>&1 || true
-	fi
-	[ -z "$EXP_NS" ] || ns_delete "$EXP_NS"
-	EXP_NS='' EXP_NETLAB='' EXP_SHOW='' KIT_NS=''
-	return 0
-}
-
-# exp_run ID: run one experiment in a place of its own, then clean up.
-# Its files go to $KIT_WORK/ID. Returns the experiment's status.
-exp_run() {
-	local id=$1 rc=0 work=${KIT_WORK:-}
-	[ -d "$work" ] || {
-		echo "exp_run: KIT_WORK must name a directory for the programs' output" >&2
-		return 2
-	}
-	exp_title "$id" >/dev/null || {
-		echo "no experiment $id (one of: $EXP_IDS)" >&2
-		return 2
-	}
-	EXP_ID=$id EXP_MISSED=() EXP_READ=() EXP_NOTE='' EXP_NS='' EXP_NETLAB='' EXP_SHOW='' KIT_NS=''
-	WANT_KIND=() WANT_WHAT=() WANT_RE=() WANT_N=()
-	KIT_WORK=$work/$id
-	rm -rf "$KIT_WORK"
-	mkdir -p "$KIT_WORK"
-	case $id in
-	U7 | U8 | U9 | U10 | U11) ;; # they set up the network themselves
-	*) exp_net_new || { echo "NOT SEEN: could not set up a place to run"; rc=1; } ;;
-	esac
-	# Standard input is not theirs: the programs' stdin is a FIFO or nothing.
-	[ "$rc" -ne 0 ] || "exp_$id" </dev/null || rc=$?
-	exp_cleanup
-	KIT_WORK=$work
-	return "$rc"
-}
-
-# --- showing what we do ----------------------------------------------------
-
-# Words as one would type them, quoting only those that need it.
-quote() {
-	local out='' word
-	for word; do
-		if [[ $word =~ [^A-Za-z0-9_./:=@%+,-] ]]; then
-			out+=" '$word'"
-		else
-			out+=" $word"
-		fi
-	done
-	printf '%s' "${out# }"
-}
-cmd_line() { printf '$ %s\n' "$(quote "$@")"; }  # a command as typed here
-run_line() { printf '$ %s%s\n' "$EXP_SHOW" "$(quote "$@")"; } # ... where programs run
-say() { printf '# %s\n' "$*"; } # narration
-
-# ev CMD...: run CMD where the programs run, show it and its output; the
-# output is also in $EV for the checks. lsof too runs in the namespace: it
-# finds a socket's addresses in /proc/net, which is per namespace (from
-# outside it shows "sock ... protocol: UDP" even for a bound socket).
-ev() {
-	run_line "$@"
-	EV=$(in_ns "$@" 2>&1)
-	[ -z "$EV" ] || printf '%s\n' "$EV"
-}
-# ev_sh 'PIPELINE': the same for a shell pipeline.
-ev_sh() {
-	printf '$ %s%s\n' "$EXP_SHOW" "$1"
-	EV=$(in_ns bash -c "$1" 2>&1)
-	[ -z "$EV" ] || printf '%s\n' "$EV"
-}
-ev_has() { grep -qE -- "$1" <<<"$EV"; }
-ev_count() { [ "$(grep -cE -- "$1" <<<"$EV")" -eq "$2" ]; } # ev_count REGEX N
-
-# --- waiting for the kernel ------------------------------------------------
-# The kernel takes moments: a FIN is ACKed some 40 ms later (delayed ACK), a
-# connection joins the accept queue when the handshake's last ACK has been
-# processed, a counter goes up once a packet has been handled. So a check of
-# kernel state never reads once and asserts: it says what it wants to see,
-#   want WHAT REGEX         a line of the evidence matches REGEX
-#   want_no WHAT REGEX      no line matches
-#   want_n WHAT REGEX N     exactly N lines match
-# then ev_soon CMD... (or ev_sh_soon 'PIPELINE') runs CMD again every 50 ms
-# until all of it is there, or EXP_WAIT seconds have passed, shows CMD and
-# its last output as ev does, and every want not met joins the verdict.
-# (Where a state must merely have lasted, the first look succeeds.)
-
-EXP_WAIT=5
-WANT_KIND=() WANT_WHAT=() WANT_RE=() WANT_N=()
-want() { WANT_KIND+=(has) WANT_WHAT+=("$1") WANT_RE+=("$2") WANT_N+=(0); }
-want_no() { WANT_KIND+=(no) WANT_WHAT+=("$1") WANT_RE+=("$2") WANT_N+=(0); }
-want_n() { WANT_KIND+=(count) WANT_WHAT+=("$1") WANT_RE+=("$2") WANT_N+=("$3"); }
-# want_met I: want I holds for $EV
-want_met() {
-	case ${WANT_KIND[$1]} in
-	has) ev_has "${WANT_RE[$1]}" ;;
-	no) ! ev_has "${WANT_RE[$1]}" ;;
-	count) ev_count "${WANT_RE[$1]}" "${WANT_N[$1]}" ;;
-	esac
-}
-wants_met() {
-	local i
-	for i in "${!WANT_KIND[@]}"; do want_met "$i" || return 1; done
-}
-# wants_done: the wants not met join the verdict; then there are none.
-wants_done() {
-	local i rc=0
-	for i in "${!WANT_KIND[@]}"; do
-		want_met "$i" || {
-			EXP_MISSED+=("${WANT_WHAT[$i]}")
-			rc=1
-		}
-	done
-	WANT_KIND=() WANT_WHAT=() WANT_RE=() WANT_N=()
-	return "$rc"
-}
-# ev_poll SHOWN CMD...: run CMD (where the programs run) until the wants are
-# met or EXP_WAIT s have passed; show "$ SHOWN" and the last output.
-ev_poll() {
-	local shown=$1 deadline
-	shift
-	deadline=$(($(now_ms) + EXP_WAIT * 1000))
-	while EV=$(in_ns "$@" 2>&1); ! wants_met && [ "$(now_ms)" -lt "$deadline" ]; do
-		sleep 0.05
-	done
-	printf '$ %s%s\n' "$EXP_SHOW" "$shown"
-	[ -z "$EV" ] || printf '%s\n' "$EV"
-	wants_done
-}
-ev_soon() { ev_poll "$(quote "$@")" "$@"; }
-ev_sh_soon() { ev_poll "$1" bash -c "$1"; }
-
-# wait_every MS SECS CMD...: wait_until, looking every MS ms (quietly).
-wait_every() {
-	local step=$1 deadline
-	deadline=$(($(now_ms) + $2 * 1000))
-	shift 2
-	until "$@"; do
-		[ "$(now_ms)" -lt "$deadline" ] || return 1
-		sleep "$(printf '0.%03d' "$step")"
-	done
-}
-
-# counter_above NAME N: the kernel counter NAME is above N
-counter_above() { [ "$(counter "$1")" -gt "$2" ]; }
-
-# out_lines NAME REGEX: the new lines of program NAME's output (or of the
-# file NAME, if it has a /) that match REGEX: those after the last line an
-# earlier out_lines looked at.
-declare -gA EXP_READ=()
-out_file() { if [[ $1 == */* ]]; then echo "$1"; else echo "$KIT_WORK/$1.out"; fi; }
-out_lines() {
-	local f n
-	f=$(out_file "$1")
-	n=$(wc -l <"$f" 2>/dev/null) || return 0
-	tail -n "+$((${EXP_READ[$f]:-0} + 1))" "$f" | head -n "$((n - ${EXP_READ[$f]:-0}))" | grep -E -- "$2" || true
-	EXP_READ[$f]=$n
-}
-# out_value NAME SED-REGEX: the first \1 of a line of NAME's output.
-out_value() { sed -nE "s/$2/\\1/p" "$(out_file "$1")" 2>/dev/null | head -1; }
-
-# --- checking --------------------------------------------------------------
-
-# expect WHAT CMD...: CMD must succeed; if not, WHAT joins the verdict.
-expect() {
-	local what=$1
-	shift
-	"$@" && return 0
-	EXP_MISSED+=("$what")
-	return 1
-}
-# expect_soon WHAT SECONDS CMD...: CMD must succeed within SECONDS.
-expect_soon() {
-	local what=$1 secs=$2
-	shift 2
-	wait_until "$secs" "$@" 2>/dev/null && return 0
-	EXP_MISSED+=("$what")
-	return 1
-}
-# verdict TEXT: SEEN: TEXT if every expectation held, else NOT SEEN.
-verdict() {
-	if [ ${#EXP_MISSED[@]} -eq 0 ]; then
-		colour 32 "SEEN: $1${EXP_NOTE:+ ($EXP_NOTE)}"
-		return 0
-	fi
-	local all='' m
-	for m in "${EXP_MISSED[@]}"; do all+="${all:+; }$m"; done
-	colour 31 "NOT SEEN: expected $all (what was found is above)"
-	return 1
-}
-# colour CODE TEXT: TEXT in that colour if EXP_COLOR is set (a terminal).
-colour() {
-	if [ -n "${EXP_COLOR:-}" ]; then printf '\033[%sm%s\033[0m\n' "$1" "$2"; else printf '%s\n' "$2"; fi
-}
-# give_up WHAT: the experiment cannot go on.
-give_up() {
-	EXP_MISSED+=("$1")
-	verdict ""
-}
-skipped() {
-	colour 33 "SKIPPED: $*"
-	return 2
-}
-
-# --- programs ----------------------------------------------------------------
-
-# port_arg PROG PORT: PA=(-p PORT), or PA=() when PORT is PROG's default.
-port_arg() {
-	local def=12333
-	[ "$1" = udpserver ] && def=12122
-	PA=()
-	[ "$2" = "$def" ] || PA=(-p "$2")
-}
-
-# srv PROG PORT [ARGS...]: show and start a server, wait until it is bound
-# (UDP) or LISTEN (TCP). -p is shown only when PORT is not the default.
-srv() {
-	local prog=$1 port=$2
-	shift 2
-	port_arg "$prog" "$port"
-	run_line "./$prog" "${PA[@]}" "$@"
-	start_server "$prog" "$port" "$@" 2>/dev/null
-}
-
-# start_prog NAME PROG [ARGS...]: show and start a program in the background
-# (stdin from the FIFO if `with_input NAME` made one); LAST_PID is its pid.
-start_prog() {
-	local name=$1 prog=$2
-	shift 2
-	run_line "./$prog" "$@"
-	start_bg "$name" "$BIN/$prog" "$@"
-}
-
-# start_stepping NAME PROG [ARGS...]: start_prog in step mode (-S), its
-# pauses answered by `press 5` (Enter on fd 5). Sets LAST_PID.
-start_stepping() {
-	local name=$1 prog=$2
-	shift 2
-	with_input "$name"
-	start_prog "$name" "$prog" -S "$@"
-	feed_open "$name" 5
-}
-
-# run_prog NAME SECONDS PROG [ARGS...]: show and run a program, wait at most
-# SECONDS for it to end. Sets FG_RC (124: still running) and FG_MS, the
-# milliseconds it ran.
-run_prog() {
-	local name=$1 secs=$2 t0 pid
-	shift 2
-	t0=$(now_ms)
-	start_prog "$name" "$@"
-	pid=$LAST_PID
-	if wait_until "$secs" gone "$pid" 2>/dev/null; then
-		FG_RC=0
-		wait "$pid" 2>/dev/null || FG_RC=$?
-	else
-		FG_RC=124
-	fi
-	FG_MS=$(($(now_ms) - t0))
-}
-
-now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
-secs() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); } # 1234 -> 1.23
-no_children() { [ -z "$(pgrep -P "$1")" ]; } # no_children PID: none left, not even <defunct>
-
-# Step mode: the program NAME pauses before each socket call and reads one
-# line; its stdin is a FIFO we hold open on fd FD.
-pauses() { grep -c 'step: press Enter to run it' "$KIT_WORK/$1.out" 2>/dev/null || true; }
-paused() { [ "$(pauses "$1")" -ge "$2" ]; }
-at_pause() { wait_until 5 paused "$1" "$2" 2>/dev/null; } # at_pause NAME K
-press() { echo >&"$1"; }                                   # press FD: Enter
-
-# A kernel counter (nstat, where the programs run); nstat -s keeps no history file.
-counter() { in_ns nstat -saz "$1" 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
-
-# The kernel's choice of client ports.
-port_range() { in_ns cat /proc/sys/net/ipv4/ip_local_port_range; }
-in_range() {
-	local lo hi
-	read -r lo hi < <(port_range)
-	[ -n "$1" ] && [ "$1" -ge "$lo" ] && [ "$1" -le "$hi" ]
-}
-
-# --- packet captures -----------------------------------------------------------
-
-CAP_PID='' CAP_FILE='' CAP_NAME=''
-
-# cap_start NAME udp|tcp PORT [COUNT]: start scripts/capture (where the
-# programs run) saving to NAME.txt, and wait until tcpdump listens. Without
-# root or tcpdump, say so and return 1.
-cap_start() {
-	local name=$1 proto=$2 port=$3 count=${4:-} args=() shown
-	CAP_PID='' CAP_NAME=$name CAP_FILE="$KIT_WORK/$name.txt"
-	if ! exp_can_capture; then
-		EXP_NOTE="packets not captured: that needs root and tcpdump"
-		return 1
-	fi
-	[ -z "$count" ] || args+=(-c "$count")
-	args+=(-o)
-	shown=(scripts/capture "${args[@]}" "$name.txt" "$proto")
-	args+=("$CAP_FILE" "$proto" "$port")
-	case $proto:$port in udp:12122 | tcp:12333) ;; *) shown+=("$port") ;; esac
-	if [ -n "$EXP_SHOW" ]; then run_line "${shown[@]}"; else cmd_line sudo "${shown[@]}"; fi
-	start_bg "cap-$name" "$KIT_ROOT/scripts/capture" "${args[@]}"
-	CAP_PID=$LAST_PID
-	wait_until 5 file_has "$KIT_WORK/cap-$name.out" 'listening on' 2>/dev/null ||
-		EXP_MISSED+=("tcpdump to start capturing: $(tail -1 "$KIT_WORK/cap-$name.out")")
-}
-
-# cap_end: wait (5 s at most) for a capture with COUNT to end (or stop one
-# without), then draw its ladder. CAP lists its packets, one a line, as
-# "SRC > DST: WHAT" (tcpdump's words), for the checks.
-cap_end() {
-	[ -n "$CAP_PID" ] || return 1
-	wait_until 5 gone "$CAP_PID" 2>/dev/null || {
-		kill_tree "$CAP_PID"
-		wait_until 2 gone "$CAP_PID" 2>/dev/null
-	}
-	cmd_line scripts/ladder "$CAP_NAME.txt"
-	"$KIT_ROOT/scripts/ladder" "$CAP_FILE" 2>&1
-	CAP=$(cap_packets "$CAP_FILE")
-}
-# The "SRC > DST: ..." line of every packet (not the ones ICMP quotes).
-cap_packets() {
-	awk '/^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\./ { want = 1; next }
-		want && /^    [^ ]/ { sub(/^ +/, ""); print; want = 0 }' "$1" 2>/dev/null
-}
-cap_count() { grep -c . <<<"$CAP" || true; }
-# cap_is K REGEX: packet K matches REGEX
-cap_is() { sed -n "$1p" <<<"$CAP" | grep -qE -- "$2"; }
-# The seconds between packets 1 and 2, in ms.
-cap_gap_ms() {
-	awk '/^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\./ {
-		split($1, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
-		if (++n == 1) first = s; else { printf "%d\n", (s - first) * 1000; exit } }' "$CAP_FILE"
-}
-
-# --- UDP -----------------------------------------------------------------------
+the kernel chose it."
 
 exp_U1() {
 	local pid cport
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
 	start_stepping client udpclient -t 5 -m hello 127.0.0.1 "$UP"
 	pid=$LAST_PID
-	at_pause client 1 && press 5 # socket()
+	press 5 # socket()
 	at_pause client 2 || { give_up "udpclient -S to pause before sendto()"; return; }
 	out_lines client 'socket\(.*= fd|step: next: sendto'
 	say "paused before sendto(): fd 3 exists, with no port"
@@ -535,11 +44,17 @@ exp_U1() {
 	want "ss to list the client's port after sendto()" "UNCONN .*:$cport "
 	ev_sh_soon "ss -uanp | grep 'pid=$pid,'"
 	expect "a port from the kernel's range $(port_range | tr '\t' -) (got ${cport:-none})" in_range "$cport"
-	press 5
-	press 5
+	press 5 # recvfrom()
+	press 5 # close()
 	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'same as sent'
 	verdict "fd 3 had no port before sendto() (lsof: protocol: UDP; ss: nothing); sendto() bound it to *:$cport, a port the kernel chose from $(port_range | tr '\t' -)"
 }
+
+# === U2: a datagram leaves with no server: ICMP port unreachable; the client waits
+exp_def U2 "a datagram leaves with no server: ICMP port unreachable; the client waits" \
+"Nobody listens on the port, yet the datagram leaves: UDP does not
+ask first. The kernel at the other end answers with ICMP 'port
+unreachable', which our unconnected socket never hears about."
 
 exp_U2() {
 	local before after cport
@@ -571,13 +86,18 @@ exp_U2() {
 	verdict "$seen; the client waited $(secs "$FG_MS") s for a reply, then -t 2 ended it; Udp NoPorts $before -> $after"
 }
 
+# === U3: an explicitly bound client (-b 22222) shows its port before sending
+exp_def U3 "an explicitly bound client (-b 22222) shows its port before sending" \
+"bind() before sending: now the port is ours, and it shows in lsof
+and ss before a single byte has left."
+
 exp_U3() {
 	local pid
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
 	start_stepping client udpclient -b "$BP" -t 5 -m hello 127.0.0.1 "$UP"
 	pid=$LAST_PID
-	at_pause client 1 && press 5 # socket()
-	at_pause client 2 && press 5 # bind()
+	press 5 # socket()
+	press 5 # bind()
 	at_pause client 3 || { give_up "udpclient -S to pause before sendto()"; return; }
 	out_lines client 'bind\(|step: next: sendto'
 	say "paused before sendto(): nothing sent yet"
@@ -585,19 +105,24 @@ exp_U3() {
 	ev_soon lsof -n -P -a -p "$pid" -d 3
 	want "ss to show port $BP before sending" "UNCONN .*:$BP "
 	ev_soon ss -uan "sport = :$BP"
-	press 5
-	press 5
-	press 5
+	press 5 # sendto()
+	press 5 # recvfrom()
+	press 5 # close()
 	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'same as sent'
 	verdict "bound with -b $BP, the client shows *:$BP in lsof and ss before sendto()"
 }
+
+# === U4: the server socket shows as bound only after bind
+exp_def U4 "the server socket shows as bound only after bind" \
+"The server is the same socket call plus bind(). Before bind() no
+tool lists a port; after it, netstat and ss show it."
 
 exp_U4() {
 	local pid
 	port_arg udpserver "$UP"
 	start_stepping server udpserver "${PA[@]}"
 	pid=$LAST_PID
-	at_pause server 1 && press 5 # socket()
+	press 5 # socket()
 	at_pause server 2 || { give_up "udpserver -S to pause before bind()"; return; }
 	out_lines server 'socket\(|step: next: bind'
 	say "paused before bind():"
@@ -616,6 +141,11 @@ exp_U4() {
 	verdict "port $UP appears in ss and lsof only after bind(); before it fd 3 had no port"
 }
 
+# === U5: with -w, the client's socket shows no association with the server
+exp_def U5 "with -w, the client's socket shows no association with the server" \
+"The client got its answer and waits for Enter. Does the kernel
+remember whom it talked to? Look at the peer column."
+
 exp_U5() {
 	local cport
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
@@ -632,9 +162,14 @@ exp_U5() {
 	ev_sh_soon "netstat -anu | grep -E 'Proto|:($cport|$UP) '"
 	want "lsof: UDP *:$cport, no ->" "UDP \*:$cport *$"
 	ev_soon lsof -n -P -i "UDP:$cport"
-	press 5
+	press 5 # close()
 	verdict "after the echo the client's socket is still *:$cport with peer *:* (ss UNCONN, lsof no ->): nothing records that it talked to port $UP"
 }
+
+# === U6: while one client hangs in -w, the server serves another at once
+exp_def U6 "while one client hangs in -w, the server serves another at once" \
+"The first client still hangs around. The server does not care:
+UDP has no connection, so it is free for the next datagram."
 
 exp_U6() {
 	local c1
@@ -651,10 +186,11 @@ exp_U6() {
 	expect "client 1 to still hang in -w" alive "$c1"
 	out_lines udpserver 'recvfrom'
 	expect "the server to have served both" file_count "$SERVER_OUT" 'recvfrom\(fd 3\)' 2
-	press 5
+	press 5 # close()
 	verdict "with client 1 still hanging, client 2 was answered in $(secs "$FG_MS") s: the server was done with client 1"
 }
 
+# === shared by U7, U8, U9, U10, U11: en0_setup, the second interface
 # The en0 steps. As root: in scripts/netlab's host node, en0 192.0.2.1.
 # Otherwise: 127.0.0.2 plays en0's address (U8-U10) on this machine.
 en0_setup() { # en0_setup NEEDS-EN0: sets EN0 (the other address)
@@ -669,6 +205,11 @@ en0_setup() { # en0_setup NEEDS-EN0: sets EN0 (the other address)
 	EXP_NOTE="not root, so no en0: 127.0.0.2 played its address"
 	say "not root, so no en0: 127.0.0.2 plays its address (all of 127/8 is local on Linux)"
 }
+
+# === U7: server on all interfaces: a client sending to en0's address is answered
+exp_def U7 "server on all interfaces: a client sending to en0's address is answered" \
+"The laptop has two interfaces: lo and en0. A server bound to all
+of them (*) answers whatever address of ours the client uses."
 
 exp_U7() {
 	en0_setup needed
@@ -689,6 +230,11 @@ exp_U7() {
 	verdict "udpserver on *:$UP answered a client sending to en0's address $EN0 (captured on lo: traffic to our own address never leaves the machine)"
 }
 
+# === U8: server bound to a specific address: a client sending there is answered
+exp_def U8 "server bound to a specific address: a client sending there is answered" \
+"Now bind the server to en0's address only. A client sending to that
+address is still answered."
+
 exp_U8() {
 	en0_setup optional || { give_up "scripts/netlab up"; return; }
 	srv udpserver "$UP" -a "$EN0" || { give_up "udpserver -a $EN0 to start"; return; }
@@ -700,6 +246,11 @@ exp_U8() {
 	expect "the echo from $EN0:$UP" file_has "$KIT_WORK/client.out" "from $EN0:$UP: \"hello\" \\(same as sent\\)"
 	verdict "udpserver bound to $EN0:$UP answered a client sending to $EN0"
 }
+
+# === U9: server bound to a specific address, client sending to localhost: lost
+exp_def U9 "server bound to a specific address, client sending to localhost: lost" \
+"Same server, but the client sends to localhost. Nothing listens on
+127.0.0.1 at that port: the datagram is lost and the client waits."
 
 exp_U9() {
 	local before after
@@ -727,6 +278,11 @@ exp_U9() {
 	verdict "$seen; the client waited $(secs "$FG_MS") s until -t 2 ended it; Udp NoPorts $before -> $after"
 }
 
+# === U10: client bound to a specific address and port: works
+exp_def U10 "client bound to a specific address and port: works" \
+"The client may bind too, to an address and a port of its choice.
+Allowed, and it still works."
+
 exp_U10() {
 	en0_setup optional || { give_up "scripts/netlab up"; return; }
 	srv udpserver "$UP" -a "$EN0" || { give_up "udpserver -a $EN0 to start"; return; }
@@ -737,6 +293,11 @@ exp_U10() {
 	expect "the server to see the client as $EN0:$BP" file_has "$SERVER_OUT" "from $EN0:$BP:"
 	verdict "a client bound to $EN0:$BP was answered by udpserver on $EN0:$UP"
 }
+
+# === U11: client bound to localhost, server bound to en0's address: works
+exp_def U11 "client bound to localhost, server bound to en0's address: works" \
+"Client bound to localhost, server bound to en0's address: different
+interfaces, and it still works. The kernel routes between them."
 
 exp_U11() {
 	en0_setup needed
@@ -752,7 +313,12 @@ exp_U11() {
 	verdict "a client bound to 127.0.0.1:$BP (lo) was answered by udpserver bound to $EN0 (en0): the kernel routes between its interfaces"
 }
 
-# --- TCP -----------------------------------------------------------------------
+# --- TCP ---------------------------------------------------------------------
+
+# === T1: no server: 'Connection refused'; the SYN is answered by RST
+exp_def T1 "no server: 'Connection refused'; the SYN is answered by RST" \
+"TCP asks first. With no server, connect() fails at once: the
+kernel answers our SYN with a RST, and that is 'Connection refused'."
 
 exp_T1() {
 	local before after cport
@@ -778,13 +344,18 @@ exp_T1() {
 	verdict "$seen; Tcp OutRsts $before -> $after"
 }
 
+# === T2: a server shows as LISTEN only after listen()
+exp_def T2 "a server shows as LISTEN only after listen()" \
+"socket, bind, listen: only after listen() does the socket show as
+LISTEN, ready for clients."
+
 exp_T2() {
 	local pid
 	port_arg tcpserver1 "$TP"
 	start_stepping server tcpserver1 "${PA[@]}"
 	pid=$LAST_PID
-	at_pause server 1 && press 5 # socket()
-	at_pause server 2 && press 5 # bind()
+	press 5 # socket()
+	press 5 # bind()
 	at_pause server 3 || { give_up "tcpserver1 -S to pause before listen()"; return; }
 	out_lines server 'bind\(fd 3, [^)]*\) ok|step: next: listen'
 	say "paused before listen(): bound, not listening"
@@ -803,13 +374,18 @@ exp_T2() {
 	verdict "port $TP shows as LISTEN (ss, lsof) only after listen(); after bind() alone ss -tln shows nothing"
 }
 
+# === T3: the three-way handshake completes inside connect, before any data
+exp_def T3 "the three-way handshake completes inside connect, before any data" \
+"connect() is where the handshake happens: SYN, SYN-ACK, ACK, all
+before our program sends any data."
+
 exp_T3() {
 	local pid cport
 	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
 	cap_start t3 tcp "$TP" 3
 	start_stepping client tcpclient -t 5 -m hello 127.0.0.1 "$TP"
 	pid=$LAST_PID
-	at_pause client 1 && press 5 # socket()
+	press 5 # socket()
 	at_pause client 2 || { give_up "tcpclient -S to pause before connect()"; return; }
 	out_lines client 'step: next: connect'
 	say "paused before connect():"
@@ -840,12 +416,17 @@ exp_T3() {
 		seen+="; the capture holds SYN, SYN-ACK, ACK, all inside connect()"
 	fi
 	expect "the client to be still paused before send()" alive "$pid"
-	press 5
-	press 5
-	press 5
+	press 5 # send()
+	press 5 # recv()
+	press 5 # close()
 	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'the same as we sent'
 	verdict "$seen"
 }
+
+# === T4: after accept: the listening fd, the connected fd, and the client's
+exp_def T4 "after accept: the listening fd, the connected fd, and the client's" \
+"accept() returns a new fd for the client. The server now has two:
+the listening one (3) and the connected one (4)."
 
 exp_T4() {
 	local cport spid
@@ -869,6 +450,7 @@ exp_T4() {
 	verdict "after accept() the server holds fd 3 (LISTEN on *:$TP) and fd 4 (to 127.0.0.1:$cport); the client holds its fd 3 (port $cport)"
 }
 
+# === shared by T5, T6: client_fin_wait, a client that saw the server close
 # client_fin_wait [CMD...]: tcpserver1 and a client -w that got its echo
 # and saw the server close; sets CPORT, and FIN_MS: when we saw the client
 # say so (we look every 5 ms). CMD runs at once after that moment.
@@ -885,6 +467,13 @@ client_fin_wait() {
 	[ $# -eq 0 ] || "$@"
 	out_lines client 'reply:|closed its end'
 }
+
+# === T5: the server closes after its reply: FIN_WAIT_1 briefly, then FIN_WAIT_2 and CLOSE_WAIT
+exp_def T5 "the server closes after its reply: FIN_WAIT_1 briefly, then FIN_WAIT_2 and CLOSE_WAIT" \
+"tcpserver1 closes right after its reply. Its end is FIN_WAIT_1
+briefly, until the client's kernel ACKs the FIN (Linux delays that ACK
+a little), then waits in FIN_WAIT_2; the client's end is in CLOSE_WAIT,
+until the client closes too."
 
 # fin_watch: from FIN_MS, look at the server's end as fast as ss runs (every
 # ~10 ms), for 2 s at most, until it is FIN-WAIT-2. Sets FW1_MS (the last
@@ -908,6 +497,7 @@ fin_watch() {
 	done
 	FW_LAST=${FW_STATES[-1]:-nothing}
 }
+
 # fin_show: the first and the last look of each state, in ms since the
 # client saw the FIN.
 fin_show() {
@@ -959,11 +549,16 @@ exp_T5() {
 	verdict "after its reply the server's end was $fw, with no owner; the client's end was CLOSE-WAIT. Both lasted while the client waited, and ended when it closed"
 }
 
+# === T6: after the client closes only the listener is left (and TIME_WAIT)
+exp_def T6 "after the client closes only the listener is left (and TIME_WAIT)" \
+"The client closes: only the listener is left, plus the server end
+in TIME_WAIT, which no process owns."
+
 exp_T6() {
 	local spid
 	client_fin_wait || { give_up "the client to see the server close"; return; }
 	spid=$SERVER_PID
-	press 5
+	press 5 # close()
 	expect_soon "the client to finish on Enter" 5 gone "$CLIENT_PID"
 	say "the client closed:"
 	want "the listener, owned by tcpserver1" "^LISTEN .*:$TP .*tcpserver1"
@@ -984,6 +579,11 @@ exp_T6() {
 	expect "a restart to fail while TIME-WAIT lasts (exit $FG_RC)" file_has "$KIT_WORK/again.out" "$E_ADDRINUSE"
 	verdict "after the client closed, ss shows the LISTEN socket (tcpserver1's) and the server's end in TIME-WAIT with no owner; lsof shows the listener only. That TIME-WAIT keeps a restarted tcpserver1 off the port (Address already in use) for 60 s: see T7"
 }
+
+# === T7: kill the server with a client connected: 'Address already in use'; -r
+exp_def T7 "kill the server with a client connected: 'Address already in use'; -r" \
+"Kill the server while a client is connected, and start it again:
+'Address already in use'. The kernel still holds that connection."
 
 # t7_round N [OLD-FLAGS]: a server (with OLD-FLAGS) and a client N
 # connected to it; kill -9 the server. The client stays (CLOSE-WAIT).
@@ -1030,6 +630,11 @@ exp_T7() {
 	verdict "kill -9 with a client connected left the connection in FIN-WAIT-2: a new tcpserver1 got 'Address already in use', with -r too, until the old one also had -r. The leftover connection keeps the old listener's SO_REUSEADDR, and Linux shares a port only when both sockets set it"
 }
 
+# === T8: telnet, nc and bash /dev/tcp work as clients of our servers
+exp_def T8 "telnet, nc and bash /dev/tcp work as clients of our servers" \
+"Our servers speak plain TCP: telnet, nc, even bash can talk to
+them. telnet is your friend."
+
 exp_T8() {
 	local nc_said='nc: not installed' telnet_said='telnet: not installed'
 	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
@@ -1057,6 +662,7 @@ exp_T8() {
 	verdict "bash /dev/tcp got its echo from tcpserver1; $nc_said; $telnet_said"
 }
 
+# === shared by T9, T10, T11: hold_first, a server busy with client 1; cport_of, connected, replied
 # hold_first: tcpserver1 (ARGS) and client 1, connected and accepted, that
 # sends nothing until `echo first >&5`.
 hold_first() {
@@ -1067,13 +673,21 @@ hold_first() {
 	wait_until 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd 4' 2>/dev/null || return 1
 	say "client 1 is accepted; the server waits in recv() for its first line"
 }
+
 # The port of client NAME, once connected.
 cport_of() { out_value "$1" '.*connected: fd 3 is [0-9.]+:([0-9]+) .*'; }
+
 connected() { # connected NAME...: each client NAME is connected
 	local n
 	for n; do file_has "$KIT_WORK/$n.out" 'connected: fd 3' || return 1; done
 }
+
 replied() { file_has "$KIT_WORK/$1.out" 'reply: '; }
+
+# === T9: listen(1): a second client is ESTABLISHED though never accepted
+exp_def T9 "listen(1): a second client is ESTABLISHED though never accepted" \
+"listen(1): the second client connects though the server never
+accepted it. The kernel did the handshake and keeps its data."
 
 exp_T9() {
 	local p2 t0 ms
@@ -1101,6 +715,12 @@ exp_T9() {
 	out_lines tcpserver1 'accept\(fd 3\) =|recv\(fd'
 	verdict "with listen(1), client 2 (port $p2) was ESTABLISHED and its 4 bytes ACKed and queued (Recv-Q 4) with no server fd (lsof); it was served $(secs "$ms") s after client 1 finished"
 }
+
+# === T10: beyond the queue: further clients hang in SYN-SENT (Linux)
+exp_def T10 "beyond the queue: further clients hang in SYN-SENT (Linux)" \
+"More clients than the queue holds: Linux ignores their SYNs (macOS
+refuses them). They hang in SYN-SENT and retry, and get through when
+the queue has room again."
 
 exp_T10() {
 	local p2 p3 c4 before after t0
@@ -1144,6 +764,11 @@ exp_T10() {
 	verdict "$seen; client 4 gave up with -t 3; client 5 got through $(secs $(($(now_ms) - t0))) s after client 1 finished"
 }
 
+# === T11: tcpserver1 serves one client at a time
+exp_def T11 "tcpserver1 serves one client at a time" \
+"That TCP accepts many connections does not mean our program serves
+many clients: tcpserver1 serves one at a time."
+
 exp_T11() {
 	local t0 t1 t2
 	hold_first || { give_up "tcpserver1 to accept client 1"; return; }
@@ -1163,6 +788,7 @@ exp_T11() {
 	verdict "client 2 waited $(secs $((t2 - t0))) s for its reply, and got it $(secs $((t2 - t1))) s after client 1 was done: one client at a time"
 }
 
+# === shared by T12, T13: two_held, a server with two clients at once
 # two_held PROG: PROG and two clients -w, both answered and still connected;
 # sets T_FAST (ms for client 2's answer while client 1 stays).
 two_held() {
@@ -1181,6 +807,11 @@ two_held() {
 	out_lines c2 'reply:'
 }
 
+# === T12: multi serves clients at once, one process each, and reaps them
+exp_def T12 "multi serves clients at once, one process each, and reaps them" \
+"One way out: fork a child process per client, and reap it with
+waitpid() when it is done."
+
 exp_T12() {
 	local spid kids
 	two_held multi || { give_up "multi to answer two clients"; return; }
@@ -1196,8 +827,8 @@ exp_T12() {
 	expect "each connection owned by its own process" \
 		test "$(grep -oE 'pid=[0-9]+' <<<"$EV" | sort -u | wc -l)" -eq 2
 	say "both clients press Enter:"
-	press 5
-	press 6
+	press 5 # close()
+	press 6 # close()
 	# the kernel's view first: both reaped, so no child left, not even
 	# <defunct>; then multi's report of each waitpid()
 	expect_soon "no child left, not even <defunct>" 5 no_children "$spid"
@@ -1206,6 +837,10 @@ exp_T12() {
 	ev ps -o pid,ppid,stat,args --ppid "$spid"
 	verdict "multi served 2 clients at once (client 2 answered in $(secs "$T_FAST") s), each by its own child process; both children were reaped when their clients left"
 }
+
+# === T13: tcpserver3 serves clients at once in one process
+exp_def T13 "tcpserver3 serves clients at once in one process" \
+"Another way: one process, a select() loop over all the fds."
 
 exp_T13() {
 	local spid
@@ -1219,11 +854,16 @@ exp_T13() {
 	ev_soon lsof -n -P -a -p "$spid" -i TCP
 	ev ps -o pid,ppid,args --ppid "$spid"
 	expect "no child process" no_children "$spid"
-	press 5
-	press 6
+	press 5 # close()
+	press 6 # close()
 	expect_soon "the server to see both clients leave" 5 file_has "$SERVER_OUT" '\(0 clients now\)'
 	verdict "tcpserver3 served 2 clients at once (client 2 answered in $(secs "$T_FAST") s) in one process, pid $spid: fds 4 and 5 beside the listening fd 3, no child"
 }
+
+# === T14: tcpserver2 serves IPv4 and IPv6 clients (getaddrinfo, dual stack)
+exp_def T14 "tcpserver2 serves IPv4 and IPv6 clients (getaddrinfo, dual stack)" \
+"getaddrinfo() picks the addresses for us: one IPv6 socket that also
+takes IPv4 clients."
 
 exp_T14() {
 	srv tcpserver2 "$TP" || { give_up "tcpserver2 to start"; return; }
