@@ -130,7 +130,7 @@ exp_run() {
 		return 2
 	}
 	EXP_ID=$id EXP_MISSED=() EXP_READ=() EXP_NOTE='' EXP_NS='' EXP_NETLAB='' EXP_SHOW='' KIT_NS=''
-	WANT_KIND=() WANT_WHAT=() WANT_RE=() WANT_N=()
+	WANT_KIND=() WANT_WHAT=() WANT_RE=() WANT_N=() EXP_FED=() EXP_STEPPING=() EXP_PRESSED=()
 	KIT_WORK=$work/$id
 	rm -rf "$KIT_WORK"
 	mkdir -p "$KIT_WORK"
@@ -338,13 +338,14 @@ start_prog() {
 }
 
 # start_stepping NAME PROG [ARGS...]: start_prog in step mode (-S), its
-# pauses answered by `press 5` (Enter on fd 5). Sets LAST_PID.
+# pauses answered by `press 5 CALL` (Enter on fd 5). Sets LAST_PID.
 start_stepping() {
 	local name=$1 prog=$2
 	shift 2
 	with_input "$name"
 	start_prog "$name" "$prog" -S "$@"
-	feed_open "$name" 5
+	feed "$name" 5
+	EXP_STEPPING[5]=$name
 }
 
 # run_prog NAME SECONDS PROG [ARGS...]: show and run a program, wait at most
@@ -370,12 +371,38 @@ now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
 secs() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); } # 1234 -> 1.23
 no_children() { [ -z "$(pgrep -P "$1")" ]; } # no_children PID: none left, not even <defunct>
 
+# feed NAME FD: after `with_input NAME` and starting NAME, hold its stdin
+# open on FD (4-9): `press FD CALL` sends it an Enter, `echo LINE >&FD` a line.
+declare -gA EXP_FED=() EXP_STEPPING=() EXP_PRESSED=()
+feed() {
+	feed_open "$1" "$2"
+	EXP_FED[$2]=$1
+}
+
 # Step mode: the program NAME pauses before each socket call and reads one
 # line; its stdin is a FIFO we hold open on fd FD.
 pauses() { grep -c 'step: press Enter to run it' "$KIT_WORK/$1.out" 2>/dev/null || true; }
 paused() { [ "$(pauses "$1")" -ge "$2" ]; }
 at_pause() { wait_until 5 paused "$1" "$2" 2>/dev/null; } # at_pause NAME K
-press() { echo >&"$1"; }                                   # press FD: Enter
+# pause_call NAME K: the call NAME's pause K is before ("sendto(fd 3, ...)")
+pause_call() { sed -n 's/.*step: next: //p' "$KIT_WORK/$1.out" 2>/dev/null | sed -n "$2p"; }
+# paused_at NAME K CALL: NAME is at its pause K, before CALL()
+paused_at() { paused "$1" "$2" && [[ "$(pause_call "$1" "$2")" == "$3("* ]]; }
+
+# press FD CALL: Enter to the program on FD, which waits before CALL() (or,
+# after -w, before close()); says so. A program in step mode is first
+# waited for until it pauses before CALL: its next pause must be that one.
+press() {
+	local fd=$1 call=$2 name=${EXP_FED[$1]:-?} k
+	if [ -n "${EXP_STEPPING[$fd]:-}" ]; then
+		k=$((${EXP_PRESSED[$fd]:-0} + 1))
+		EXP_PRESSED[$fd]=$k
+		wait_until 5 paused_at "$name" "$k" "$call" 2>/dev/null ||
+			EXP_MISSED+=("$name to pause before $call() (its pause $k: $(pause_call "$name" "$k"))")
+	fi
+	say "Enter to $name: releases $call()"
+	echo >&"$fd"
+}
 
 # A kernel counter (nstat, where the programs run); nstat -s keeps no history file.
 counter() { in_ns nstat -saz "$1" 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }

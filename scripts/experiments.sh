@@ -26,7 +26,7 @@ exp_U1() {
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
 	start_stepping client udpclient -t 5 -m hello 127.0.0.1 "$UP"
 	pid=$LAST_PID
-	press 5 # socket()
+	press 5 socket
 	at_pause client 2 || { give_up "udpclient -S to pause before sendto()"; return; }
 	out_lines client 'socket\(.*= fd|step: next: sendto'
 	say "paused before sendto(): fd 3 exists, with no port"
@@ -34,7 +34,7 @@ exp_U1() {
 	ev_soon lsof -n -P -a -p "$pid" -d 3
 	want_no "ss not to list the client before sendto()" .
 	ev_sh_soon "ss -uanp | grep 'pid=$pid,'"
-	press 5 # sendto()
+	press 5 sendto
 	at_pause client 3 || { give_up "udpclient to pause after sendto()"; return; }
 	cport=$(out_value client '.*bound to \*:([0-9]+).*')
 	out_lines client 'sendto\(|bound to'
@@ -44,8 +44,8 @@ exp_U1() {
 	want "ss to list the client's port after sendto()" "UNCONN .*:$cport "
 	ev_sh_soon "ss -uanp | grep 'pid=$pid,'"
 	expect "a port from the kernel's range $(port_range | tr '\t' -) (got ${cport:-none})" in_range "$cport"
-	press 5 # recvfrom()
-	press 5 # close()
+	press 5 recvfrom
+	press 5 close
 	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'same as sent'
 	verdict "fd 3 had no port before sendto() (lsof: protocol: UDP; ss: nothing); sendto() bound it to *:$cport, a port the kernel chose from $(port_range | tr '\t' -)"
 }
@@ -96,8 +96,8 @@ exp_U3() {
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
 	start_stepping client udpclient -b "$BP" -t 5 -m hello 127.0.0.1 "$UP"
 	pid=$LAST_PID
-	press 5 # socket()
-	press 5 # bind()
+	press 5 socket
+	press 5 bind
 	at_pause client 3 || { give_up "udpclient -S to pause before sendto()"; return; }
 	out_lines client 'bind\(|step: next: sendto'
 	say "paused before sendto(): nothing sent yet"
@@ -105,9 +105,9 @@ exp_U3() {
 	ev_soon lsof -n -P -a -p "$pid" -d 3
 	want "ss to show port $BP before sending" "UNCONN .*:$BP "
 	ev_soon ss -uan "sport = :$BP"
-	press 5 # sendto()
-	press 5 # recvfrom()
-	press 5 # close()
+	press 5 sendto
+	press 5 recvfrom
+	press 5 close
 	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'same as sent'
 	verdict "bound with -b $BP, the client shows *:$BP in lsof and ss before sendto()"
 }
@@ -122,7 +122,7 @@ exp_U4() {
 	port_arg udpserver "$UP"
 	start_stepping server udpserver "${PA[@]}"
 	pid=$LAST_PID
-	press 5 # socket()
+	press 5 socket
 	at_pause server 2 || { give_up "udpserver -S to pause before bind()"; return; }
 	out_lines server 'socket\(|step: next: bind'
 	say "paused before bind():"
@@ -130,7 +130,7 @@ exp_U4() {
 	ev_soon ss -uan "sport = :$UP"
 	want "lsof: fd 3 with no port before bind()" 'protocol: UDP'
 	ev_soon lsof -n -P -a -p "$pid" -d 3
-	press 5 # bind()
+	press 5 bind
 	at_pause server 3 || { give_up "udpserver to pause after bind()"; return; }
 	out_lines server 'bind\('
 	say "after bind():"
@@ -151,7 +151,7 @@ exp_U5() {
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
 	with_input client
 	start_prog client udpclient -w -m hello 127.0.0.1 "$UP"
-	feed_open client 5
+	feed client 5
 	expect_soon "the client to get its echo and wait for Enter" 5 file_has "$KIT_WORK/client.out" 'Press Enter'
 	out_lines client 'bound to|recvfrom|Press Enter'
 	cport=$(out_value client '.*bound to \*:([0-9]+).*')
@@ -162,7 +162,7 @@ exp_U5() {
 	ev_sh_soon "netstat -anu | grep -E 'Proto|:($cport|$UP) '"
 	want "lsof: UDP *:$cport, no ->" "UDP \*:$cport *$"
 	ev_soon lsof -n -P -i "UDP:$cport"
-	press 5 # close()
+	press 5 close
 	verdict "after the echo the client's socket is still *:$cport with peer *:* (ss UNCONN, lsof no ->): nothing records that it talked to port $UP"
 }
 
@@ -177,7 +177,7 @@ exp_U6() {
 	with_input client1
 	start_prog client1 udpclient -w -m first 127.0.0.1 "$UP"
 	c1=$LAST_PID
-	feed_open client1 5
+	feed client1 5
 	expect_soon "client 1 to be answered and hang in -w" 5 file_has "$KIT_WORK/client1.out" 'Press Enter'
 	say "client 1 hangs in -w; client 2 now:"
 	run_prog client2 5 udpclient -t 2 -m second 127.0.0.1 "$UP"
@@ -186,7 +186,7 @@ exp_U6() {
 	expect "client 1 to still hang in -w" alive "$c1"
 	out_lines udpserver 'recvfrom'
 	expect "the server to have served both" file_count "$SERVER_OUT" 'recvfrom\(fd 3\)' 2
-	press 5 # close()
+	press 5 close
 	verdict "with client 1 still hanging, client 2 was answered in $(secs "$FG_MS") s: the server was done with client 1"
 }
 
@@ -354,8 +354,8 @@ exp_T2() {
 	port_arg tcpserver1 "$TP"
 	start_stepping server tcpserver1 "${PA[@]}"
 	pid=$LAST_PID
-	press 5 # socket()
-	press 5 # bind()
+	press 5 socket
+	press 5 bind
 	at_pause server 3 || { give_up "tcpserver1 -S to pause before listen()"; return; }
 	out_lines server 'bind\(fd 3, [^)]*\) ok|step: next: listen'
 	say "paused before listen(): bound, not listening"
@@ -363,7 +363,7 @@ exp_T2() {
 	ev_soon ss -tln "sport = :$TP"
 	want "lsof: fd 3 with no address yet (protocol: TCP)" 'sock .* protocol: TCP'
 	ev_soon lsof -n -P -a -p "$pid" -d 3
-	press 5 # listen()
+	press 5 listen
 	at_pause server 4 || { give_up "tcpserver1 to pause after listen()"; return; }
 	out_lines server 'listen\('
 	say "after listen():"
@@ -385,7 +385,7 @@ exp_T3() {
 	cap_start t3 tcp "$TP" 3
 	start_stepping client tcpclient -t 5 -m hello 127.0.0.1 "$TP"
 	pid=$LAST_PID
-	press 5 # socket()
+	press 5 socket
 	at_pause client 2 || { give_up "tcpclient -S to pause before connect()"; return; }
 	out_lines client 'step: next: connect'
 	say "paused before connect():"
@@ -395,7 +395,7 @@ exp_T3() {
 		say "$(cap_packets "$CAP_FILE" | grep -c .) packets captured so far"
 		expect "no packet before connect()" test "$(cap_packets "$CAP_FILE" | grep -c .)" -eq 0
 	fi
-	press 5 # connect()
+	press 5 connect
 	at_pause client 3 || { give_up "tcpclient to pause after connect()"; return; }
 	out_lines client 'connected:|step: next: send'
 	cport=$(out_value client '.*connected: fd 3 is [0-9.]+:([0-9]+) .*')
@@ -416,9 +416,9 @@ exp_T3() {
 		seen+="; the capture holds SYN, SYN-ACK, ACK, all inside connect()"
 	fi
 	expect "the client to be still paused before send()" alive "$pid"
-	press 5 # send()
-	press 5 # recv()
-	press 5 # close()
+	press 5 send
+	press 5 recv
+	press 5 close
 	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'the same as we sent'
 	verdict "$seen"
 }
@@ -434,7 +434,7 @@ exp_T4() {
 	spid=$SERVER_PID
 	with_input client
 	start_prog client tcpclient -t 5 127.0.0.1 "$TP"
-	feed_open client 5
+	feed client 5
 	expect_soon "the server to accept the client" 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd 4'
 	out_lines client 'connected:'
 	out_lines tcpserver1 'accept\(fd 3\) ='
@@ -459,7 +459,7 @@ client_fin_wait() {
 	with_input client
 	start_prog client tcpclient -t 5 -w -m hello 127.0.0.1 "$TP"
 	CLIENT_PID=$LAST_PID
-	feed_open client 5
+	feed client 5
 	wait_every 5 5 file_has "$KIT_WORK/client.out" 'connected: fd 3' || return 1
 	CPORT=$(out_value client '.*connected: fd 3 is [0-9.]+:([0-9]+) .*')
 	wait_every 5 5 file_has "$KIT_WORK/client.out" 'the server closed its end' || return 1
@@ -539,9 +539,8 @@ exp_T5() {
 	want "FIN-WAIT-2 to last while the client waits" "^FIN-WAIT-2 .*:$TP +[0-9.]+:$CPORT *$"
 	want "CLOSE-WAIT to last while the client waits" "^CLOSE-WAIT .*:$CPORT "
 	ev_soon ss -tan "( sport = :$CPORT or dport = :$CPORT )"
-	press 5
+	press 5 close
 	expect_soon "the client to finish on Enter" 5 gone "$CLIENT_PID"
-	say "Enter: the client closes"
 	want_no "FIN-WAIT-2 to end when the client closes" "^FIN-WAIT-2 "
 	want_no "CLOSE-WAIT to end when the client closes" "^CLOSE-WAIT "
 	want "the server's end in TIME-WAIT" "^TIME-WAIT .*:$TP +[0-9.]+:$CPORT *$"
@@ -558,7 +557,7 @@ exp_T6() {
 	local spid
 	client_fin_wait || { give_up "the client to see the server close"; return; }
 	spid=$SERVER_PID
-	press 5 # close()
+	press 5 close
 	expect_soon "the client to finish on Enter" 5 gone "$CLIENT_PID"
 	say "the client closed:"
 	want "the listener, owned by tcpserver1" "^LISTEN .*:$TP .*tcpserver1"
@@ -594,7 +593,7 @@ t7_round() {
 	spid=$SERVER_PID
 	with_input "client$n"
 	start_prog "client$n" tcpclient -t 30 127.0.0.1 "$TP"
-	feed_open "client$n" 5
+	feed "client$n" 5
 	wait_until 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd 4' 2>/dev/null || return 1
 	run_line kill -9 "$spid"
 	kill -9 "$spid"
@@ -648,7 +647,7 @@ exp_T8() {
 		with_input telnet
 		run_line telnet 127.0.0.1 "$TP"
 		start_bg telnet telnet 127.0.0.1 "$TP"
-		feed_open telnet 5
+		feed telnet 5
 		telnet_said='telnet: NO ECHO'
 		if wait_until 5 file_has "$KIT_WORK/telnet.out" '^Escape character' 2>/dev/null; then
 			echo 'hello telnet' >&5
@@ -669,7 +668,7 @@ hold_first() {
 	srv tcpserver1 "$TP" "$@" || return 1
 	with_input c1
 	start_prog c1 tcpclient -t 30 127.0.0.1 "$TP"
-	feed_open c1 5
+	feed c1 5
 	wait_until 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd 4' 2>/dev/null || return 1
 	say "client 1 is accepted; the server waits in recv() for its first line"
 }
@@ -795,13 +794,13 @@ two_held() {
 	srv "$1" "$TP" || return 1
 	with_input c1
 	start_prog c1 tcpclient -t 5 -w -m one 127.0.0.1 "$TP"
-	feed_open c1 5
+	feed c1 5
 	wait_until 5 file_has "$KIT_WORK/c1.out" 'Press Enter' 2>/dev/null || return 1
 	local t0
 	t0=$(now_ms)
 	with_input c2
 	start_prog c2 tcpclient -t 5 -w -m two 127.0.0.1 "$TP"
-	feed_open c2 6
+	feed c2 6
 	wait_until 5 file_has "$KIT_WORK/c2.out" 'Press Enter' 2>/dev/null || return 1
 	T_FAST=$(($(now_ms) - t0))
 	out_lines c2 'reply:'
@@ -827,8 +826,8 @@ exp_T12() {
 	expect "each connection owned by its own process" \
 		test "$(grep -oE 'pid=[0-9]+' <<<"$EV" | sort -u | wc -l)" -eq 2
 	say "both clients press Enter:"
-	press 5 # close()
-	press 6 # close()
+	press 5 close
+	press 6 close
 	# the kernel's view first: both reaped, so no child left, not even
 	# <defunct>; then multi's report of each waitpid()
 	expect_soon "no child left, not even <defunct>" 5 no_children "$spid"
@@ -854,8 +853,8 @@ exp_T13() {
 	ev_soon lsof -n -P -a -p "$spid" -i TCP
 	ev ps -o pid,ppid,args --ppid "$spid"
 	expect "no child process" no_children "$spid"
-	press 5 # close()
-	press 6 # close()
+	press 5 close
+	press 6 close
 	expect_soon "the server to see both clients leave" 5 file_has "$SERVER_OUT" '\(0 clients now\)'
 	verdict "tcpserver3 served 2 clients at once (client 2 answered in $(secs "$T_FAST") s) in one process, pid $spid: fds 4 and 5 beside the listening fd 3, no child"
 }

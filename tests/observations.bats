@@ -156,6 +156,9 @@ isolated() { can_netns; }
 
 @test "T3: the three-way handshake completes inside connect, before any data" {
 	observe T3
+	# each Enter to the paused client says which call it releases
+	first '^# Enter to client: releases connect\(\)$' '^tcpclient: connected: '
+	has '^# Enter to client: releases send\(\)$'
 	has 'tcpclient: step: next: send\(fd 3, 6 bytes\)'
 	[ "$(grep -cE '^ESTAB +0 +0 ' <<<"$output")" -eq 2 ]
 	has '^segs_out:2$'
