@@ -397,7 +397,7 @@ press() {
 	if [ -n "${EXP_STEPPING[$fd]:-}" ]; then
 		k=$((${EXP_PRESSED[$fd]:-0} + 1))
 		EXP_PRESSED[$fd]=$k
-		wait_until 5 paused_at "$name" "$k" "$call" 2>/dev/null ||
+		wait_every 10 5 paused_at "$name" "$k" "$call" ||
 			EXP_MISSED+=("$name to pause before $call() (its pause $k: $(pause_call "$name" "$k"))")
 	fi
 	say "Enter to $name: releases $call()"
