@@ -59,7 +59,7 @@ test-musl: all $(PROGRAMS:%=build/musl/%)
 # find bugs, not style), shellcheck on every script and test file.
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,cert-err34-c,cert-msc30-c,cert-env33-c,misc-redundant-expression,performance-*,portability-*
 C_SOURCES = $(PROGRAMS:%=%.c) $(wildcard bench/*.c)
-SHELL_SOURCES = $(filter-out scripts/lib.sh,$(wildcard scripts/*)) .ci/run tests/run tests/repeat tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
+SHELL_SOURCES = $(filter-out scripts/lib.sh scripts/experiment-lib.sh,$(wildcard scripts/*)) .ci/run tests/run tests/repeat tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
 lint:
 	cppcheck --enable=warning,portability,performance --std=c11 --error-exitcode=1 --inline-suppr --quiet $(C_SOURCES)
 	@# one file per run: clang-tidy 14 reports false va_list errors when given several
@@ -67,7 +67,7 @@ lint:
 		clang-tidy --quiet --checks='$(TIDY_CHECKS)' --warnings-as-errors='*' $$f -- -std=c11 -D_POSIX_C_SOURCE=200809L || exit 1; \
 	done
 	shellcheck -x $(SHELL_SOURCES) $(wildcard bench/run)
-	shellcheck -x -s bash scripts/lib.sh tests/helper.bash tests/*.bats
+	shellcheck -x -s bash scripts/lib.sh scripts/experiment-lib.sh tests/helper.bash tests/*.bats
 
 # The walkthrough, run and narrated: every observation with its evidence
 # (scripts/tour -h: one step, lecture mode). Root and tcpdump for all 25.

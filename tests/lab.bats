@@ -158,8 +158,31 @@ idle() { [ -z "$(pgrep -P "$(t display-message -p -t "$1" '#{pane_pid}')")" ]; }
 @test "usage errors exit 2 with one line on stderr and start no tmux" {
 	need_tmux
 	usage_errors "^lab: " "$LAB" -d -L "$SOCK" -- "" "moon" "-x tcp" "-L" "-d -s a:b tcp" \
-		"tcp udp" "-s"
+		"tcp udp" "-s" "U3" "T15"
 	run ! t list-sessions
+}
+
+@test "a walkthrough step's id opens the experiment that shows it; -l lists the ids" {
+	need_tmux
+	SHELL=/bin/sh run --separate-stderr "$LAB" -d -L "$SOCK" T9
+	[ "$status" -eq 0 ]
+	[ "$output" = lab-backlog ]
+	[[ "$(typed "$(pane lab-backlog tl)")" == *" ./tcpserver1 -l 1" ]]
+	SHELL=/bin/sh run --separate-stderr "$LAB" -d -L "$SOCK" t5
+	[ "$status" -eq 0 ]
+	[ "$output" = lab-tcp ]
+	run "$LAB" -l
+	[ "$status" -eq 0 ]
+	grep -qE '^T9 T10 T11 +backlog +tcpserver1 -l 1 ' <<<"$output"
+	grep -qE '^U1 U2 U5 +udp +UDP client' <<<"$output"
+	# every id listed is a step of the walkthrough, listed once
+	ids=$(grep -oE '^([UT][0-9]+ )+' <<<"$output" | tr ' ' '\n' | grep .)
+	[ "$(wc -l <<<"$ids")" -eq "$(sort -u <<<"$ids" | wc -l)" ]
+	not grep -vxE 'U([1-9]|1[01])|T([1-9]|1[0-4])' <<<"$ids"
+	# a step that no experiment shows: the tour runs it
+	run --separate-stderr "$LAB" -d -L "$SOCK" U3
+	[ "$status" -eq 2 ]
+	one_stderr_line 'no experiment here shows step U3.*scripts/tour U3 runs it'
 }
 
 @test "-l lists every experiment; -h prints the usage" {

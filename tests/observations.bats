@@ -156,6 +156,9 @@ isolated() { can_netns; }
 
 @test "T3: the three-way handshake completes inside connect, before any data" {
 	observe T3
+	# each Enter to the paused client says which call it releases
+	first '^# Enter to client: releases connect\(\)$' '^tcpclient: connected: '
+	has '^# Enter to client: releases send\(\)$'
 	has 'tcpclient: step: next: send\(fd 3, 6 bytes\)'
 	[ "$(grep -cE '^ESTAB +0 +0 ' <<<"$output")" -eq 2 ]
 	has '^segs_out:2$'
@@ -177,8 +180,16 @@ isolated() { can_netns; }
 	has '^tcpclient +[0-9]+ .* 3u .*TCP 127\.0\.0\.1:[0-9]+->127\.0\.0\.1:[0-9]+ \(ESTABLISHED\)$'
 }
 
-@test "T5: the server closes after its reply: FIN_WAIT_2 and CLOSE_WAIT" {
+@test "T5: the server closes after its reply: FIN_WAIT_1 briefly, then FIN_WAIT_2 and CLOSE_WAIT" {
 	observe T5
+	# the server's end, looked at every ~10 ms once the client saw its FIN:
+	# FIN-WAIT-2 within 2 s (FIN-WAIT-1 before it, if a look caught it)
+	has "^# the client saw the server's FIN; the server's end, every ~10 ms since"
+	has '^\$ ss -Htan .*sport = :[0-9]+ and dport = :[0-9]+'
+	has '^ +\+[0-9]+ ms  FIN-WAIT-2 +0 +0 +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:[0-9]+ *$'
+	not grep -qE '^ +\+[0-9]+ ms  (ESTAB|CLOSE|TIME-WAIT|LAST-ACK)' <<<"$output"
+	if grep -q '^SEEN: .* was still FIN-WAIT-1' <<<"$output"; then has '^ +\+[0-9]+ ms  FIN-WAIT-1 +0 +1 '; fi
+	has '^SEEN: after its reply the server.s end was (still FIN-WAIT-1 [0-9]+ ms after the client reported its FIN .* and FIN-WAIT-2 by [0-9]+ ms|already FIN-WAIT-2 at the first look)'
 	has '^FIN-WAIT-2 +0 +0 +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:[0-9]+ *$'
 	has '^CLOSE-WAIT .*users:\(\("tcpclient"'
 	has '^tcp +0 +0 .* FIN_WAIT2 *$'
