@@ -76,7 +76,7 @@ static int log_lost; /* stdout failed: no more log lines, the serving goes on */
 /* The phases of the accept() loop, and the child's life */
 static void catch_sigchld(void);
 static void on_sigchld(int sig);
-static void wait_below_cap(void);
+static void wait_for_client(int lfd);
 _Noreturn static void serve_client(int fd, const struct sockaddr_storage *peer);
 static int send_all(int fd, const unsigned char *p, size_t n);
 /* What step mode and the log say at each call */
@@ -156,11 +156,13 @@ int main(int argc, char **argv)
 
     catch_sigchld(); /* a child that exits is reaped: on_sigchld(), waitpid() */
     for (;;) {
-        wait_below_cap(); /* at -m children: sleep until one exits */
-        /* accept(): the oldest connection of the queue; sleeps until one comes. */
+        /* accept(): the oldest connection of the queue. wait_for_client()
+         * first sleeps in pselect() until there is one, reporting the
+         * children that exit meanwhile (at -m children: until one exits). */
         struct sockaddr_storage peer;
         socklen_t peerlen = sizeof peer;
         before_accept(lfd);
+        wait_for_client(lfd);
         int cfd = accept(lfd, (struct sockaddr *)&peer, &peerlen);
         if (cfd < 0) {
             if (errno != EINTR) /* EINTR: SIGCHLD interrupted the wait, no error */
@@ -224,13 +226,16 @@ static void on_sigchld(int sig)
 }
 
 /*
- * wait_below_cap(): before each accept(), report the children that have
- * exited. At the cap (-m), stop accepting: new clients wait in the
- * kernel's accept queue (then SYNs are dropped) instead of each costing a
- * process. SIGCHLD is blocked while we look, and sigsuspend() unblocks it
- * and sleeps in one step, so no exit is missed.
+ * wait_for_client(): before each accept(), sleep until a client waits in
+ * the accept queue, and report each child that exits meanwhile, when it
+ * exits. At the cap (-m), stop accepting: new clients wait in the kernel's
+ * accept queue (then SYNs are dropped) instead of each costing a process.
+ * SIGCHLD is blocked while we look; pselect() (sigsuspend() at the cap)
+ * unblocks it and sleeps in one step, so no exit is missed or reported
+ * late. (A plain accept() would not be interrupted by a SIGCHLD that came
+ * just before it, and the exit would be reported with the next client.)
  */
-static void wait_below_cap(void)
+static void wait_for_client(int lfd)
 {
     sigset_t chld, unblocked;
     sigemptyset(&chld);
@@ -242,6 +247,15 @@ static void wait_below_cap(void)
         while (forked - reaped >= opt.max_children)
             sigsuspend(&unblocked);
         report_exits();
+    }
+    for (;;) {
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(lfd, &readable); /* the listener: fd 3, far below FD_SETSIZE */
+        int n = pselect(lfd + 1, &readable, NULL, NULL, NULL, &unblocked);
+        report_exits();
+        if (n > 0 || errno != EINTR)
+            break; /* a client waits (or pselect failed: accept() will say why) */
     }
     sigprocmask(SIG_SETMASK, &unblocked, NULL);
 }
