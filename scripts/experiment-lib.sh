@@ -22,12 +22,13 @@
 # An experiment checks the observation itself (states in ss, fds in lsof,
 # packets in the capture, timings), not merely that a command ran.
 #
-# Where: as root with `ip netns`, every experiment runs in a network
-# namespace of its own, made for it and deleted after it: the walkthrough's
-# own ports (12122, 12333, 22222) are free there, and a capture sees only
-# our packets. Otherwise on this machine's loopback, with free ports and no
-# capture. An experiment may move to scripts/netlab's host node instead
-# (exp_netlab_up, root).
+# Where: wherever `ip netns` works (as root, or as a normal user inside
+# scripts/private, where scripts/tour goes by itself), every experiment runs
+# in a network namespace of its own, made for it and deleted after it: the
+# walkthrough's own ports (12122, 12333, 22222) are free there, and a
+# capture sees only our packets. Otherwise on this machine's loopback, with
+# free ports and no capture. An experiment may move to scripts/netlab's host
+# node instead (exp_netlab_up).
 #
 # Linux only (ss, nstat, /proc). KIT_WORK must name a directory: experiment
 # ID keeps its programs' output and captures in KIT_WORK/ID.
@@ -58,7 +59,11 @@ EXP_MISSED=()
 UP=12122 TP=12333 BP=22222 # the UDP server's, the TCP server's, a client's port
 
 exp_isolated() { [ -n "${KIT_NS:-}" ]; }
-exp_can_capture() { [ "$(id -u)" = 0 ] && command -v tcpdump >/dev/null; }
+# Capturing needs root, or the capabilities scripts/private gives a normal user.
+exp_can_capture() { command -v tcpdump >/dev/null && { [ "$(id -u)" = 0 ] || [ "${KIT_PRIVATE:-}" = 1 ]; }; }
+# How a student types what needs privileges here: with sudo as root; as
+# is inside scripts/private (netlab and capture need no sudo there).
+exp_sudo() { if [ "$(id -u)" = 0 ]; then echo "sudo "; fi; }
 
 # Three different free ports: on this machine's loopback, never the
 # walkthrough's own, which a student's servers may be using.
@@ -100,8 +105,8 @@ exp_netlab_up() {
 		cat "$KIT_WORK/netlab.out"
 		return 1
 	}
-	cmd_line sudo scripts/netlab up
-	KIT_NS="$EXP_NETLAB-host" EXP_SHOW="sudo scripts/netlab run host "
+	printf '$ %sscripts/netlab up\n' "$(exp_sudo)"
+	KIT_NS="$EXP_NETLAB-host" EXP_SHOW="$(exp_sudo)scripts/netlab run host "
 	UP=12122 TP=12333 BP=22222
 }
 
@@ -426,7 +431,7 @@ cap_start() {
 	local name=$1 proto=$2 port=$3 count=${4:-} args=() shown
 	CAP_PID='' CAP_NAME=$name CAP_FILE="$KIT_WORK/$name.txt"
 	if ! exp_can_capture; then
-		EXP_NOTE="packets not captured: that needs root and tcpdump"
+		EXP_NOTE="packets not captured: that needs tcpdump, and root or scripts/private"
 		return 1
 	fi
 	[ -z "$count" ] || args+=(-c "$count")
@@ -434,7 +439,7 @@ cap_start() {
 	shown=(scripts/capture "${args[@]}" "$name.txt" "$proto")
 	args+=("$CAP_FILE" "$proto" "$port")
 	case $proto:$port in udp:12122 | tcp:12333) ;; *) shown+=("$port") ;; esac
-	if [ -n "$EXP_SHOW" ]; then run_line "${shown[@]}"; else cmd_line sudo "${shown[@]}"; fi
+	if [ -n "$EXP_SHOW" ]; then run_line "${shown[@]}"; else printf '$ %s%s\n' "$(exp_sudo)" "$(quote "${shown[@]}")"; fi
 	start_bg "cap-$name" "$KIT_ROOT/scripts/capture" "${args[@]}"
 	CAP_PID=$LAST_PID
 	wait_until 5 file_has "$KIT_WORK/cap-$name.out" 'listening on' 2>/dev/null ||

@@ -191,7 +191,8 @@ exp_U6() {
 }
 
 # === shared by U7, U8, U9, U10, U11: en0_setup, the second interface
-# The en0 steps. As root: in scripts/netlab's host node, en0 192.0.2.1.
+# The en0 steps. Where namespaces can be made (root, or scripts/private):
+# in scripts/netlab's host node, en0 192.0.2.1.
 # Otherwise: 127.0.0.2 plays en0's address (U8-U10) on this machine.
 en0_setup() { # en0_setup NEEDS-EN0: sets EN0 (the other address)
 	if can_netns; then
@@ -202,8 +203,8 @@ en0_setup() { # en0_setup NEEDS-EN0: sets EN0 (the other address)
 	[ "$1" = optional ] || return 3
 	exp_free_ports || return 1
 	EN0=127.0.0.2
-	EXP_NOTE="not root, so no en0: 127.0.0.2 played its address"
-	say "not root, so no en0: 127.0.0.2 plays its address (all of 127/8 is local on Linux)"
+	EXP_NOTE="no namespaces here, so no en0: 127.0.0.2 played its address"
+	say "no namespaces here, so no en0: 127.0.0.2 plays its address (all of 127/8 is local on Linux)"
 }
 
 # === U7: server on all interfaces: a client sending to en0's address is answered
@@ -213,7 +214,7 @@ of them (*) answers whatever address of ours the client uses."
 
 exp_U7() {
 	en0_setup needed
-	case $? in 0) ;; 3) skipped "needs root (network namespaces: scripts/netlab) for an en0; it would show udpserver on * answering a client that sends to en0's address 192.0.2.1"; return ;; *) give_up "scripts/netlab up"; return ;; esac
+	case $? in 0) ;; 3) skipped "needs network namespaces for an en0 (scripts/netlab: as root, or as a normal user where scripts/userns-check says yes); it would show udpserver on * answering a client that sends to en0's address 192.0.2.1"; return ;; *) give_up "scripts/netlab up"; return ;; esac
 	ev ip -br addr
 	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
 	want "the server on all addresses (*:$UP)" "^UNCONN .* (0\.0\.0\.0|\*):$UP "
@@ -301,7 +302,7 @@ interfaces, and it still works. The kernel routes between them."
 
 exp_U11() {
 	en0_setup needed
-	case $? in 0) ;; 3) skipped "needs root (network namespaces: scripts/netlab) for an en0; it would show a client bound to 127.0.0.1:22222 answered by udpserver bound to en0's 192.0.2.1"; return ;; *) give_up "scripts/netlab up"; return ;; esac
+	case $? in 0) ;; 3) skipped "needs network namespaces for an en0 (scripts/netlab: as root, or as a normal user where scripts/userns-check says yes); it would show a client bound to 127.0.0.1:22222 answered by udpserver bound to en0's 192.0.2.1"; return ;; *) give_up "scripts/netlab up"; return ;; esac
 	srv udpserver "$UP" -a "$EN0" || { give_up "udpserver -a $EN0 to start"; return; }
 	want "the server bound to $EN0 only" "UNCONN .* $EN0:$UP "
 	ev_soon ss -uan "sport = :$UP"
