@@ -23,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -30,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -40,6 +43,11 @@
 static const char *prog = "tcpserver2";
 static int quiet;     /* -q: no line per message (for benchmarks) */
 static int step_mode; /* -S: pause before each socket call */
+static int log_lost;  /* stdout failed (a closed pipe, a full disk): no more log */
+
+/* Address text ("*:12333", "[::1]:12333") lives in the caller's buffer of
+ * this size, never in a shared static one. */
+#define ADDR_TEXT_SIZE (INET6_ADDRSTRLEN + 16)
 
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
@@ -47,12 +55,19 @@ static void usage(FILE *out);
 static void say(const char *fmt, ...);
 static const char *fmt(const char *f, ...);
 static void step(const char *call, const char *now, const char *after);
+static void bind_advice(int fd, int err, const struct sockaddr *sa, char *why, size_t size);
+static int port_listens(const struct sockaddr *sa);
+static unsigned port_of(const struct sockaddr *sa);
+enum ending { ECHOED, CLIENT_CLOSED, RESET }; /* how an exchange with a client ended */
+static const char *close_now(int cfd, const char *them, enum ending ending);
+static const char *close_after(enum ending ending);
+static long port_value(const char *s);
 static void check_port(const char *s);
 static int parse_count(const char *s, const char *what, int min, int max);
 static int is_wildcard(const struct sockaddr *sa);
 static int send_all(int fd, const unsigned char *p, size_t n);
 static const char *family_name(int family);
-static const char *addr_text(const struct sockaddr *sa);
+static char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
 static const char *payload_text(const unsigned char *p, size_t n);
 
 int main(int argc, char **argv)
@@ -61,6 +76,16 @@ int main(int argc, char **argv)
     int family = AF_UNSPEC; /* -4: AF_INET, -6: AF_INET6 */
     int backlog = DEFAULT_BACKLOG, reuse = 0, opt;
 
+    /* --help is -h; any other --word is no option of ours (checked before
+     * getopt, which would call it "unknown option --"). */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0')
+            usage_error("unknown option '%s': the options are single letters", argv[i]);
+    }
     opterr = 0;
     while ((opt = getopt(argc, argv, ":p:a:l:46rqSh")) != -1) {
         switch (opt) {
@@ -77,6 +102,9 @@ int main(int argc, char **argv)
         default: usage_error("unknown option -%c", optopt);
         }
     }
+    if (optind < argc && port_value(argv[optind]) > 0)
+        usage_error("unexpected argument '%s': the port goes with -p: %s -p %s", argv[optind],
+                    prog, argv[optind]);
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
 
@@ -123,10 +151,11 @@ int main(int argc, char **argv)
             order[k] = order[k - 1];
         order[0] = v6;
     }
+    char here[ADDR_TEXT_SIZE], why[320] = "";
     if (family == AF_UNSPEC && first_v6 >= 0)
         say("trying %s first: with IPV6_V6ONLY off, one IPv6 socket also takes IPv4 "
             "clients (dual stack)",
-            addr_text(order[0]->ai_addr));
+            addr_text(order[0]->ai_addr, here, sizeof here));
     else
         say("trying the candidates in getaddrinfo's order: the first that binds is used");
 
@@ -134,7 +163,8 @@ int main(int argc, char **argv)
     const struct addrinfo *chosen = NULL;
     for (int i = 0; i < n && lfd < 0; i++) {
         const struct addrinfo *ai = order[i];
-        const char *here = addr_text(ai->ai_addr);
+        addr_text(ai->ai_addr, here, sizeof here);
+        why[0] = '\0';
 
         /* socket(): the family comes from the candidate, not from the code. */
         step(fmt("socket(%s, SOCK_STREAM, 0)", family_name(ai->ai_family)), "no socket",
@@ -174,11 +204,8 @@ int main(int argc, char **argv)
              fmt("fd %d owns %s but is not LISTEN yet", s, here));
         if (bind(s, ai->ai_addr, ai->ai_addrlen) < 0) {
             err = errno;
-            say("bind(fd %d, %s): %s%s", s, here, strerror(err),
-                err == EADDRINUSE      ? " (a server runs on this port, or connections of an "
-                                         "earlier one linger: see ss -tan)"
-                : err == EADDRNOTAVAIL ? " (not an address of this machine)"
-                                       : "");
+            bind_advice(s, err, ai->ai_addr, why, sizeof why);
+            say("bind(fd %d, %s): %s%s", s, here, strerror(err), why);
             close(s);
             continue;
         }
@@ -197,16 +224,11 @@ int main(int argc, char **argv)
     }
     if (lfd < 0) {
         fprintf(stderr, "%s: no candidate address could be used: %s%s\n", prog, strerror(err),
-                err == EADDRINUSE ? " (a server runs on this port, or connections of an earlier one "
-                                  "linger: see ss -tan; -r restarts at once only if the "
-                                  "earlier server used -r too, else wait for its TIME_WAIT, "
-                                  "60 s)"
-                                : "");
+                err == EADDRINUSE || err == EACCES ? why : "");
         freeaddrinfo(res);
         return 1;
     }
-    char here[80];
-    snprintf(here, sizeof here, "%s", addr_text(chosen->ai_addr));
+    addr_text(chosen->ai_addr, here, sizeof here);
     if (chosen->ai_family == AF_INET6 && family != AF_INET6 && is_wildcard(chosen->ai_addr))
         say("listen(fd %d, %d) ok: fd %d is LISTEN on %s, dual stack: IPv4 and IPv6 clients",
             lfd, backlog, lfd, here);
@@ -232,8 +254,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, strerror(errno));
             continue;
         }
-        char them[80];
-        snprintf(them, sizeof them, "%s", addr_text((struct sockaddr *)&peer));
+        char them[ADDR_TEXT_SIZE];
+        addr_text((struct sockaddr *)&peer, them, sizeof them);
         if (!quiet) {
             const struct sockaddr_in6 *p6 = (const struct sockaddr_in6 *)(const void *)&peer;
             say("accept(fd %d) = fd %d: %s client %s%s", lfd, cfd, family_name(peer.ss_family),
@@ -248,14 +270,17 @@ int main(int argc, char **argv)
              fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd, them),
              "our buffer gets the waiting bytes (or we sleep until some arrive)");
         ssize_t got;
+        enum ending ending = ECHOED;
         do
             got = recv(cfd, buf, sizeof buf, 0);
         while (got < 0 && errno == EINTR);
-        if (got < 0)
+        if (got < 0) {
             say("recv(fd %d): %s: the client reset the connection", cfd, strerror(errno));
-        else if (got == 0)
+            ending = RESET;
+        } else if (got == 0) {
             say("recv(fd %d) = 0: %s closed the connection without sending", cfd, them);
-        else {
+            ending = CLIENT_CLOSED;
+        } else {
             if (!quiet)
                 say("recv(fd %d) = %ld bytes from %s: %s", cfd, (long)got, them,
                     payload_text(buf, (size_t)got));
@@ -263,20 +288,120 @@ int main(int argc, char **argv)
                  fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd,
                      them),
                  "the bytes are queued; the client's kernel ACKs them");
-            if (send_all(cfd, buf, (size_t)got) < 0)
+            if (send_all(cfd, buf, (size_t)got) < 0) {
                 say("send(fd %d): %s: the client is gone", cfd, strerror(errno));
-            else if (!quiet)
+                ending = RESET;
+            } else if (!quiet)
                 say("send(fd %d) = %ld bytes: echoed", cfd, (long)got);
         }
 
-        step(fmt("close(fd %d)", cfd),
-             fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd, them),
-             "our FIN goes out: if the client is still there, our end goes to FIN_WAIT_2 "
-             "(no fd any more) and the client's to CLOSE_WAIT");
+        step(fmt("close(fd %d)", cfd), close_now(cfd, them, ending), close_after(ending));
         close(cfd);
         if (!quiet)
             say("close(fd %d): done with %s", cfd, them);
     }
+}
+
+/* Why bind() failed, in WHY (empty if we cannot tell): the likely cause of
+ * ERR. EADDRINUSE has two causes, told apart by asking the port itself; a
+ * dual-stack socket on "any" also clashes with IPv4 sockets on the port,
+ * so for it 127.0.0.1 is asked too. */
+static void bind_advice(int fd, int err, const struct sockaddr *sa, char *why, size_t size)
+{
+    unsigned port = port_of(sa);
+    int listens = err == EADDRINUSE ? port_listens(sa) : -1, v6only = 1;
+    socklen_t len = sizeof v6only;
+    if (err == EADDRINUSE && listens != 1 && sa->sa_family == AF_INET6 && is_wildcard(sa) &&
+        getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && !v6only) {
+        struct sockaddr_in v4;
+        memset(&v4, 0, sizeof v4);
+        v4.sin_family = AF_INET;
+        v4.sin_port = htons((unsigned short)port);
+        int v4_listens = port_listens((struct sockaddr *)&v4);
+        listens = v4_listens == 1 ? 1 : (listens == 0 || v4_listens == 0) ? 0 : -1;
+    }
+    why[0] = '\0';
+    if (err == EADDRINUSE && listens == 1)
+        snprintf(why, size,
+                 " (a server is listening on port %u now: lsof -n -P -i TCP:%u -s TCP:LISTEN "
+                 "shows which)", port, port);
+    else if (err == EADDRINUSE && listens == 0)
+        snprintf(why, size,
+                 " (no server listens on port %u, but connections of an earlier server linger, "
+                 "e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server "
+                 "used -r too; else wait. ss -tan 'sport = :%u' shows them)", port, port);
+    else if (err == EADDRINUSE)
+        snprintf(why, size,
+                 " (a server listens on port %u, or connections of an earlier one linger: "
+                 "ss -tan 'sport = :%u' shows which)", port, port);
+    else if (err == EADDRNOTAVAIL)
+        snprintf(why, size, " (not an address of this machine)");
+    else if (err == EACCES)
+        snprintf(why, size, " (ports below 1024 need root)");
+}
+
+/* Does a server listen on SA's port? connect() to it (to 127.0.0.1 or ::1
+ * for "any address"), non-blocking, 500 ms at most: a listener completes
+ * the handshake, or leaves us waiting when its queue is full; a port
+ * without one answers RST (refused), even while old connections linger on
+ * it. 1: a listener, 0: none, -1: cannot tell. */
+static int port_listens(const struct sockaddr *sa)
+{
+    struct sockaddr_storage to;
+    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    memcpy(&to, sa, len);
+    if (is_wildcard(sa) && sa->sa_family == AF_INET6)
+        ((struct sockaddr_in6 *)(void *)&to)->sin6_addr = in6addr_loopback;
+    else if (is_wildcard(sa))
+        ((struct sockaddr_in *)(void *)&to)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int s = socket(sa->sa_family, SOCK_STREAM, 0), answer = -1;
+    if (s < 0)
+        return -1;
+    if (s < FD_SETSIZE && fcntl(s, F_SETFL, O_NONBLOCK) == 0) {
+        if (connect(s, (struct sockaddr *)&to, len) == 0)
+            answer = 1;
+        else if (errno == ECONNREFUSED)
+            answer = 0;
+        else if (errno == EINPROGRESS) {
+            fd_set w;
+            FD_ZERO(&w);
+            FD_SET(s, &w);
+            struct timeval wait = {0, 500000};
+            int r = select(s + 1, NULL, &w, NULL, &wait), e = 0;
+            socklen_t elen = sizeof e;
+            if (r == 0)
+                answer = 1; /* still connecting: a listener with a full queue */
+            else if (r > 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &elen) == 0)
+                answer = e == 0 ? 1 : e == ECONNREFUSED ? 0 : -1;
+        }
+    }
+    close(s);
+    return answer;
+}
+
+/* What close() finds and does depends on how the exchange ended: the
+ * step claims for each ending. */
+static const char *close_now(int cfd, const char *them, enum ending ending)
+{
+    if (ending == CLIENT_CLOSED)
+        return fmt("fd %d CLOSE_WAIT: %s has closed its end (its FIN arrived)", cfd, them);
+    if (ending == RESET)
+        return fmt("fd %d: the connection was reset; the kernel has dropped it, only the fd is "
+                   "left", cfd);
+    return fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd, them);
+}
+
+static const char *close_after(enum ending ending)
+{
+    if (ending == CLIENT_CLOSED)
+        return "our FIN goes out: our end (no fd any more) is LAST_ACK until the client's "
+               "kernel ACKs it, then gone; the client's end waits in TIME_WAIT";
+    if (ending == RESET)
+        return "the fd is freed; nothing goes out";
+    return "our FIN goes out: if the client is still there, our end (no fd any more) is "
+           "FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN (delayed ACK, "
+           "up to ~40 ms), and the client's end is CLOSE_WAIT";
 }
 
 static void usage(FILE *out)
@@ -316,14 +441,24 @@ _Noreturn static void fail(const char *what)
     exit(1);
 }
 
+/* One line of the log on stdout. When stdout fails (its reader is gone:
+ * EPIPE, as SIGPIPE is ignored; or a full disk), say so once on stderr and
+ * log no more: the clients are still served. */
 static void say(const char *f, ...)
 {
     va_list ap;
+    if (log_lost)
+        return;
     printf("%s: ", prog);
     va_start(ap, f);
     vprintf(f, ap);
     va_end(ap);
-    putchar('\n');
+    putchar('\n'); /* line buffered: the line is written here */
+    if (ferror(stdout) || fflush(stdout) == EOF) {
+        fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
+                strerror(errno));
+        log_lost = 1;
+    }
 }
 
 static const char *fmt(const char *f, ...)
@@ -361,18 +496,23 @@ static void step(const char *call, const char *now, const char *after)
     }
 }
 
+/* The port number S spells, in decimal digits only; 0 if it is none. */
+static long port_value(const char *s)
+{
+    long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
+            return 0;
+    }
+    return v;
+}
+
 /* -p: a number from 1 to 65535, or a service name from /etc/services. */
 static void check_port(const char *s)
 {
-    int digits = *s != '\0';
-    long v = 0;
-    for (const char *p = s; *p && digits; p++) {
-        if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
-            digits = 0;
-    }
-    if (digits && v > 0)
+    if (port_value(s) > 0)
         return;
-    if (digits || *s == '\0' || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+    if (*s == '\0' || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
         usage_error("bad port '%s': must be a number from 1 to 65535 or a service name", s);
     struct addrinfo hints, *res;
     memset(&hints, 0, sizeof hints);
@@ -429,24 +569,31 @@ static const char *family_name(int family)
 
 /* As lsof prints it: 127.0.0.1:12333, [::1]:12333, [::ffff:127.0.0.1]:43706,
  * and *:12333 for "any address" of either family. */
-static const char *addr_text(const struct sockaddr *sa)
+static char *addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
-    if (sa->sa_family == AF_INET) {
+    snprintf(buf, size, "?");
+    if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+        snprintf(buf, size, "(address family %d)", sa->sa_family);
+    else if (is_wildcard(sa))
+        snprintf(buf, size, "*:%u", port_of(sa));
+    else if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
-        if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            return fmt("*:%u", ntohs(s->sin_port));
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-        return fmt("%s:%u", host, ntohs(s->sin_port));
-    }
-    if (sa->sa_family == AF_INET6) {
+        if (inet_ntop(AF_INET, &s->sin_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "%s:%u", host, port_of(sa));
+    } else {
         const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
-        if (is_wildcard(sa))
-            return fmt("*:%u", ntohs(s->sin6_port));
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-        return fmt("[%s]:%u", host, ntohs(s->sin6_port));
+        if (inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host) != NULL)
+            snprintf(buf, size, "[%s]:%u", host, port_of(sa));
     }
-    return fmt("(address family %d)", sa->sa_family);
+    return buf;
+}
+
+static unsigned port_of(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
 }
 
 static const char *payload_text(const unsigned char *p, size_t n)
