@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     else
         say("trying the candidates in getaddrinfo's order: the first that binds is used");
 
-    int lfd = -1, err = 0;
+    int lfd = -1, err = 0, v6_bind_failed = 0;
     const struct addrinfo *chosen = NULL;
     for (int i = 0; i < n && lfd < 0; i++) {
         const struct addrinfo *ai = order[i];
@@ -206,6 +206,7 @@ int main(int argc, char **argv)
             err = errno;
             bind_advice(s, err, ai->ai_addr, why, sizeof why);
             say("bind(fd %d, %s): %s%s", s, here, strerror(err), why);
+            v6_bind_failed |= ai->ai_family == AF_INET6;
             close(s);
             continue;
         }
@@ -236,7 +237,9 @@ int main(int argc, char **argv)
         say("listen(fd %d, %d) ok: fd %d is LISTEN on %s, IPv6 only", lfd, backlog, lfd, here);
     else
         say("listen(fd %d, %d) ok: fd %d is LISTEN on %s, IPv4 only%s", lfd, backlog, lfd, here,
-            family == AF_UNSPEC && address == NULL ? " (no IPv6 here: fell back to IPv4)" : "");
+            family != AF_UNSPEC || address != NULL ? ""
+            : v6_bind_failed ? " (bind() on the IPv6 address failed: fell back to IPv4)"
+                             : " (no IPv6 here: fell back to IPv4)");
     freeaddrinfo(res);
 
     /* From here on, the same one-client-at-a-time loop as tcpserver1.c. */

@@ -195,6 +195,15 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	not grep -q 'goes to FIN_WAIT_2' "$out"
 }
 
+@test "tcpserver2: port taken by an IPv6-only server: IPv4 only, and it does not claim 'no IPv6 here'" {
+	start_server tcpserver2 "$port" -6
+	start_server tcpserver2 "$port"
+	file_has "$SERVER_OUT" "LISTEN on \*:$port, IPv4 only \(bind\(\) on the IPv6 address failed: fell back to IPv4\)$"
+	not grep -q 'no IPv6 here' "$SERVER_OUT"
+	exchange 127.0.0.1
+	[ "$status" -eq 0 ]
+}
+
 # concurrent PORT N M: N clients connect first, then each sends M messages,
 # interleaved, on its own connection; every echo must come back intact.
 concurrent() {
