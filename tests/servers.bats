@@ -84,6 +84,126 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	[ "$status" -eq 0 ]
 }
 
+@test "tcpserver2 -r: the bind lines name the address (they said 'bind(fd 3, bind(fd 3, ...')" {
+	start_server tcpserver2 "$port" -r
+	file_has "$SERVER_OUT" "^tcpserver2: bind\(fd 3, \*:$port\) ok$"
+	not grep -q 'bind(fd 3, bind' "$SERVER_OUT"
+	# and in step mode, at each pause
+	p2=$(free_port)
+	with_input step
+	start_bg step "$BIN/tcpserver2" -S -r -p "$p2"
+	feed_open step 7
+	printf '\n%.0s' 1 2 3 4 5 6 >&7 # getaddrinfo, socket, V6ONLY, REUSEADDR, bind, listen
+	wait_until 5 tcp_listening "$p2"
+	out=$BATS_TEST_TMPDIR/step.out
+	file_has "$out" "step: next: bind\(fd 3, \*:$p2\)$"
+	file_has "$out" "step:   after: fd 3 owns \*:$p2 but is not LISTEN yet$"
+	file_has "$out" "^tcpserver2: bind\(fd 3, \*:$p2\) ok$"
+	file_has "$out" "step:   after: fd 3 is LISTEN on \*:$p2$"
+	not grep -q 'bind(fd 3, bind' "$out"
+}
+
+@test "tcpserver2: a port below 1024 as a normal user: EACCES, and 'ports below 1024 need root'" {
+	# as root, the check runs as nobody; where normal users may bind low
+	# ports (sysctl ip_unprivileged_port_start), or as root without
+	# runuser, the server must bind and serve instead
+	user=() normal=1
+	if [ "$(id -u)" = 0 ]; then
+		normal=0
+		if command -v runuser >/dev/null; then user=(runuser -u nobody --) normal=1; fi
+	fi
+	for low in $(seq 1023 -1 1000); do port_in_use tcp "$low" || break; done
+	low_port() { "${user[@]}" timeout 2 "$BIN/tcpserver2" -p "$low" 3>&- 4>&-; }
+	run --separate-stderr low_port
+	start=$(sysctl -n net.ipv4.ip_unprivileged_port_start 2>/dev/null || echo 1024)
+	if [ "$normal" = 1 ] && [ "$low" -lt "$start" ]; then
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"bind(fd 3, *:$low): Permission denied (ports below 1024 need root)"* ]]
+		one_stderr_line "^tcpserver2: no candidate address could be used: Permission denied \(ports below 1024 need root\)$"
+	else
+		[ "$status" -eq 124 ] # it listened until timeout stopped it
+		[[ "$output" == *"listen(fd 3, 5) ok"* ]]
+	fi
+}
+
+@test "tcpserver2: its stdout gone (| head -1): one line on stderr, and it goes on serving" {
+	# shellcheck disable=SC2016 # $0 and $1 belong to the inner bash
+	start_bg srv bash -c 'exec "$0" -p "$1" > >(head -1)' "$BIN/tcpserver2" "$port"
+	server=$LAST_PID
+	out=$BATS_TEST_TMPDIR/srv.out
+	wait_until 5 tcp_listening "$port"
+	for host in 127.0.0.1 ::1 127.0.0.1; do
+		exchange "$host"
+		[ "$status" -eq 0 ]
+	done
+	wait_until 5 file_has "$out" "^tcpserver2: stdout: .*: the log is lost from here on; still serving$"
+	exchange ::1
+	[ "$status" -eq 0 ]
+	alive "$server"
+	[ "$(grep -c 'stdout:' "$out")" -eq 1 ]
+	[ "$(grep -c '^tcpserver2: ' "$out")" -eq 2 ] # head's line, and that one
+}
+
+@test "tcpserver2 --help is -h; another --word is no option; a port alone goes with -p" {
+	run --separate-stderr prog tcpserver2 --help
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: tcpserver2 "* ]]
+	[ -z "$stderr" ]
+	usage_errors "^tcpserver2: unknown option '--(port|ipv6)': the options are single letters \(try 'tcpserver2 -h'\)$" \
+		prog tcpserver2 -- --port "--port 12333" "-4 --ipv6"
+	usage_errors "^tcpserver2: unexpected argument '12333': the port goes with -p: tcpserver2 -p 12333 \(try 'tcpserver2 -h'\)$" \
+		prog tcpserver2 -- 12333 "-6 12333"
+	usage_errors "^tcpserver2: unexpected argument '(70000|http)' \(try 'tcpserver2 -h'\)$" \
+		prog tcpserver2 -- 70000 http
+}
+
+@test "tcpserver2: port in use: 'a server is listening' (also an IPv4 one, for the dual-stack socket)" {
+	start_server tcpserver1 "$port" # 0.0.0.0 only: it is ::1's probe that is refused
+	run --separate-stderr prog tcpserver2 -p "$port"
+	[ "$status" -eq 1 ]
+	why="\(a server is listening on port $port now: lsof -n -P -i TCP:$port -s TCP:LISTEN shows which\)"
+	[ "$(grep -cE "^tcpserver2: bind\(fd 3, \*:$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
+	one_stderr_line "^tcpserver2: no candidate address could be used: $E_ADDRINUSE $why$"
+	alive "$SERVER_PID"
+}
+
+@test "tcpserver2: port held by a killed server's connection: 'no server listens', connections linger" {
+	start_server tcpserver2 "$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
+	kill -9 "$SERVER_PID"
+	wait_until 5 gone "$SERVER_PID"
+	run --separate-stderr prog tcpserver2 -p "$port"
+	exec 6>&-
+	[ "$status" -eq 1 ]
+	why="\(no server listens on port $port, but connections of an earlier server linger, e\.g\. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server used -r too; else wait\. ss -tan 'sport = :$port' shows them\)"
+	[ "$(grep -cE "^tcpserver2: bind\(fd 3, \*:$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
+	one_stderr_line "^tcpserver2: no candidate address could be used: $E_ADDRINUSE $why$"
+}
+
+@test "tcpserver2 -S: close() leaves our end FIN_WAIT_1 until the client's kernel ACKs our FIN; the claim says so" {
+	with_input srv
+	start_bg srv "$BIN/tcpserver2" -S -p "$port"
+	feed_open srv 7
+	out=$BATS_TEST_TMPDIR/srv.out
+	printf '\n%.0s' 1 2 3 4 5 6 7 8 >&7 # getaddrinfo ... accept, recv, send
+	wait_until 5 tcp_listening "$port"
+	exchange 127.0.0.1
+	[ "$status" -eq 0 ]
+	wait_until 5 file_has "$out" "step: next: close\(fd 4\)"
+	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT$"
+	not grep -q 'goes to FIN_WAIT_2' "$out"
+}
+
+@test "tcpserver2: port taken by an IPv6-only server: IPv4 only, and it does not claim 'no IPv6 here'" {
+	start_server tcpserver2 "$port" -6
+	start_server tcpserver2 "$port"
+	file_has "$SERVER_OUT" "LISTEN on \*:$port, IPv4 only \(bind\(\) on the IPv6 address failed: fell back to IPv4\)$"
+	not grep -q 'no IPv6 here' "$SERVER_OUT"
+	exchange 127.0.0.1
+	[ "$status" -eq 0 ]
+}
+
 # concurrent PORT N M: N clients connect first, then each sends M messages,
 # interleaved, on its own connection; every echo must come back intact.
 concurrent() {

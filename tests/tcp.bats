@@ -393,3 +393,93 @@ while True:
 	run prog tcpclient -t 5 -m back 127.0.0.1 "$port"
 	[ "$status" -eq 0 ]
 }
+
+@test "tcpserver1: its stdout gone (| head -1): one line on stderr, and it goes on serving" {
+	# bash execs the server with its stdout into head, which exits after
+	# the first line: every later write to stdout fails with EPIPE
+	# shellcheck disable=SC2016 # $0 and $1 belong to the inner bash
+	start_bg srv bash -c 'exec "$0" -p "$1" > >(head -1)' "$BIN/tcpserver1" "$port"
+	server=$LAST_PID
+	out=$BATS_TEST_TMPDIR/srv.out
+	wait_until 5 tcp_listening "$port"
+	for i in 1 2 3; do
+		run prog tcpclient -t 5 -m "client $i" 127.0.0.1 "$port"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"the same as we sent"* ]]
+	done
+	wait_until 5 file_has "$out" "^tcpserver1: stdout: .*: the log is lost from here on; still serving$"
+	run prog tcpclient -t 5 -m after 127.0.0.1 "$port"
+	[ "$status" -eq 0 ]
+	alive "$server"
+	[ "$(grep -c 'stdout:' "$out")" -eq 1 ]
+	[ "$(grep -c '^tcpserver1: ' "$out")" -eq 2 ] # head's line, and that one
+}
+
+@test "tcpserver1 --help is -h; another --word is no option; a port alone goes with -p" {
+	run --separate-stderr prog tcpserver1 --help
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: tcpserver1 "* ]]
+	[ -z "$stderr" ]
+	usage_errors "^tcpserver1: unknown option '--(port|verbose)': the options are single letters \(try 'tcpserver1 -h'\)$" \
+		prog tcpserver1 -- --port "--port 12333" "-r --verbose"
+	usage_errors "^tcpserver1: unexpected argument '12333': the port goes with -p: tcpserver1 -p 12333 \(try 'tcpserver1 -h'\)$" \
+		prog tcpserver1 -- 12333 "-r 12333"
+	usage_errors "^tcpserver1: unexpected argument '(70000|0|x1)' \(try 'tcpserver1 -h'\)$" \
+		prog tcpserver1 -- 70000 0 x1
+}
+
+@test "tcpserver1: port in use by a live server: 'a server is listening', and how to see which" {
+	start_server tcpserver1 "$port"
+	run --separate-stderr prog tcpserver1 -p "$port"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \(a server is listening on port $port now: lsof -n -P -i TCP:$port -s TCP:LISTEN shows which\)$"
+	alive "$SERVER_PID"
+}
+
+@test "tcpserver1: port held by a killed server's connection: 'no server listens', connections linger" {
+	start_server tcpserver1 "$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
+	kill -9 "$SERVER_PID"
+	wait_until 5 gone "$SERVER_PID"
+	run --separate-stderr prog tcpserver1 -p "$port"
+	exec 6>&-
+	[ "$status" -eq 1 ]
+	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \(no server listens on port $port, but connections of an earlier server linger, e\.g\. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server used -r too; else wait\. ss -tan 'sport = :$port' shows them\)$"
+}
+
+@test "tcpserver1: at close() our end is FIN_WAIT_1 until the client's kernel ACKs our FIN; the log says so" {
+	start_server tcpserver1 "$port"
+	run prog tcpclient -t 5 -m hi 127.0.0.1 "$port"
+	[ "$status" -eq 0 ]
+	wait_until 5 file_has "$SERVER_OUT" "close\(fd 4\)"
+	file_has "$SERVER_OUT" "^tcpserver1: close\(fd 4\): done with 127\.0\.0\.1:[0-9]+ \(if it is still connected: our end FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN; its end CLOSE_WAIT until it closes too\)$"
+	not grep -q 'our end FIN_WAIT_2' "$SERVER_OUT"
+}
+
+@test "tcpserver1 -S: close()'s claims follow how the exchange ended (FIN_WAIT_1; CLOSE_WAIT, LAST_ACK)" {
+	with_input srv
+	start_bg srv "$BIN/tcpserver1" -S -p "$port"
+	feed_open srv 7
+	out=$BATS_TEST_TMPDIR/srv.out
+	printf '\n\n\n\n' >&7 # socket, bind, listen, accept
+	wait_until 5 tcp_listening "$port"
+	run prog tcpclient -t 5 -m hi 127.0.0.1 "$port" # recv, send: Enter each
+	printf '\n\n' >&7
+	wait_until 5 file_has "$out" "step: next: close\(fd 4\)"
+	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT$"
+	printf '\n\n' >&7 # close, accept
+	# a client that closes without sending: recv() = 0, then we close from CLOSE_WAIT
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	exec 6>&-
+	printf '\n' >&7 # recv
+	wait_until 5 file_count "$out" "step: next: close\(fd 4\)" 2
+	file_has "$out" "step:   now:   fd 4 CLOSE_WAIT: 127\.0\.0\.1:[0-9]+ has closed its end \(its FIN arrived\)$"
+	tcp_state CLOSE-WAIT "( sport = :$port )"
+	file_has "$out" "step:   after: our FIN goes out: our end \(no fd any more\) is LAST_ACK until the client's kernel ACKs it, then gone; the client's end waits in TIME_WAIT$"
+	printf '\n' >&7
+	wait_until 5 file_has "$out" "it closed first: our end LAST_ACK until its kernel ACKs our FIN, then gone; its end TIME_WAIT\)$"
+	# and then our end is gone: no CLOSE-WAIT or LAST-ACK left on the port
+	no_closing() { [ -z "$(kss -Htan state close-wait state last-ack "( sport = :$port )")" ]; }
+	wait_until 5 no_closing
+}
