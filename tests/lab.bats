@@ -112,15 +112,33 @@ idle() { [ -z "$(pgrep -P "$(t display-message -p -t "$1" '#{pane_pid}')")" ]; }
 	[[ "$(typed "$(pane lab-en0 bl)")" == *"scripts/netlab run host scripts/capture "*"udp 12122" ]]
 }
 
-@test "not root: the capture command starts with sudo" {
+@test "a normal user where user namespaces are refused: the capture command starts with sudo" {
 	need_tmux
 	mkdir "$BATS_TEST_TMPDIR/bin"
 	printf '#!/bin/sh\necho 1000\n' >"$BATS_TEST_TMPDIR/bin/id"
-	chmod +x "$BATS_TEST_TMPDIR/bin/id"
-	PATH="$BATS_TEST_TMPDIR/bin:$PATH" SHELL=/bin/sh run "$LAB" -d -L "$SOCK" tcp
+	printf '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n' >"$BATS_TEST_TMPDIR/bin/unshare"
+	chmod +x "$BATS_TEST_TMPDIR/bin/id" "$BATS_TEST_TMPDIR/bin/unshare"
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" SHELL=/bin/sh run env -u KIT_PRIVATE "$LAB" -d -L "$SOCK" tcp
 	[ "$status" -eq 0 ]
 	[[ "$(typed "$(pane lab-tcp bl)")" == *" sudo scripts/capture -i lo tcp 12333" ]]
+	[[ "$(screen "$(pane lab-tcp bl)")" == *"scripts/userns-check says why"* ]]
 	[[ "$(typed "$(pane lab-tcp br)")" != *sudo* ]]
+}
+
+@test "a normal user: the four panes share a private network of their own; capture needs no sudo there" {
+	need_tmux
+	[ "$(id -u)" != 0 ] || skip_needs "a normal user (root needs no private network)" "make test TESTS=$(test_file) as a normal user"
+	"$KIT_ROOT/scripts/userns-check" >/dev/null || skip_needs "user namespaces ($("$KIT_ROOT/scripts/userns-check" | tail -1))" "make test TESTS=$(test_file) where scripts/userns-check says yes"
+	SHELL=/bin/sh run env -u KIT_PRIVATE "$LAB" -d -L "$SOCK" tcp
+	[ "$status" -eq 0 ]
+	local p ours nets
+	ours=$(readlink /proc/self/ns/net)
+	nets=$(for p in $(t list-panes -t lab-tcp -F '#{pane_pid}'); do readlink "/proc/$p/ns/net"; done | sort -u)
+	[ "$(grep -c . <<<"$nets")" -eq 1 ]
+	[ "$nets" != "$ours" ]
+	[[ "$(typed "$(pane lab-tcp bl)")" == *" scripts/capture -i lo tcp 12333" ]]
+	[[ "$(typed "$(pane lab-tcp bl)")" != *sudo* ]]
+	[[ "$(screen "$(pane lab-tcp bl)")" == *"No sudo: these panes share a private network"* ]]
 }
 
 @test "-s names the session; an existing session is reported, not built twice" {
