@@ -100,6 +100,26 @@ help_ok() {
 	for p in $CLIENTS; do expect 2 "unexpected argument 'extra'" "$p" localhost 80 extra; done
 }
 
+@test "every program: --help is -h; any other --word is a usage error naming the single letters" {
+	for p in $SERVERS $CLIENTS; do
+		run --separate-stderr prog "$p" --help
+		[ "$status" -eq 0 ]
+		[[ "${lines[0]}" == "usage: $p "* ]]
+		[ -z "$stderr" ]
+		usage_errors "^$p: unknown option '--(verbose|port=1)': the options are single letters \(try '$p -h'\)$" \
+			prog "$p" -- --verbose --port=1 "-S --verbose"
+	done
+}
+
+@test "servers: a port without -p is a usage error that shows where it goes" {
+	for p in $SERVERS; do
+		usage_errors "^$p: unexpected argument '12333': the port goes with -p: $p -p 12333 \(try '$p -h'\)$" \
+			prog "$p" -- 12333 "-q 12333"
+		# not a port number: the plain message
+		usage_errors "^$p: unexpected argument '(0|70000|x1)' \(try '$p -h'\)$" prog "$p" -- 0 70000 x1
+	done
+}
+
 @test "clients: -t 0, -t -1 and -t abc are usage errors" {
 	for p in $CLIENTS; do
 		for t in 0 -1 abc "" 1.2.3 0.0001; do expect 2 "bad timeout '$t'" "$p" -t "$t"; done

@@ -202,17 +202,21 @@ EOF
 
 @test "shell: host's lo and en0 in a private network, no sudo; exit leaves nothing behind" {
 	need_netns
+	# the server is left running: leaving the shell must stop it
 	run bash -c "printf '%s\n' 'ip -br addr show en0' \
-		'./udpserver -a 192.0.2.1 >/dev/null & sleep 0.5' \
+		'./udpserver -a 192.0.2.1 >/dev/null & echo server pid \$!; sleep 0.5' \
 		'scripts/netlab run peer ./udpclient -t 3 -m across 192.0.2.1 | grep recvfrom' \
-		'kill %1' | (cd '$KIT_ROOT' && SHELL=/bin/bash scripts/netlab shell)"
+		| (cd '$KIT_ROOT' && SHELL=/bin/bash scripts/netlab shell)"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"a shell in host"* ]]
 	[[ "$output" == *"en0"*"UP"*"192.0.2.1/24"* ]]
 	[[ "$output" == *'"across" (same as sent)'* ]]
 	# the lab's namespaces lived in the shell's private /run: none here
 	[ -z "$(our_namespaces)" ]
-	not pgrep -f "udpserver -a 192.0.2.1"
+	local pid
+	pid=$(sed -n 's/^server pid \([0-9]*\)$/\1/p' <<<"$output")
+	[ -n "$pid" ]
+	wait_until 5 gone "$pid"
 }
 
 @test "without ip: names the package to install" {

@@ -144,19 +144,6 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	[ "$(grep -c '^tcpserver2: ' "$out")" -eq 2 ] # head's line, and that one
 }
 
-@test "tcpserver2 --help is -h; another --word is no option; a port alone goes with -p" {
-	run --separate-stderr prog tcpserver2 --help
-	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "usage: tcpserver2 "* ]]
-	[ -z "$stderr" ]
-	usage_errors "^tcpserver2: unknown option '--(port|ipv6)': the options are single letters \(try 'tcpserver2 -h'\)$" \
-		prog tcpserver2 -- --port "--port 12333" "-4 --ipv6"
-	usage_errors "^tcpserver2: unexpected argument '12333': the port goes with -p: tcpserver2 -p 12333 \(try 'tcpserver2 -h'\)$" \
-		prog tcpserver2 -- 12333 "-6 12333"
-	usage_errors "^tcpserver2: unexpected argument '(70000|http)' \(try 'tcpserver2 -h'\)$" \
-		prog tcpserver2 -- 70000 http
-}
-
 @test "tcpserver2: port in use: 'a server is listening' (also an IPv4 one, for the dual-stack socket)" {
 	start_server tcpserver1 "$port" # 0.0.0.0 only: it is ::1's probe that is refused
 	run --separate-stderr prog tcpserver2 -p "$port"
@@ -361,31 +348,6 @@ EOF
 }
 
 # ---- tcpserver3 and multi: the command line, bind()'s advice, a lost log ----
-
-@test "tcpserver3 and multi: --help is -h; any other --word is a usage error naming the single letters" {
-	for p in tcpserver3 multi; do
-		run --separate-stderr prog "$p" --help
-		[ "$status" -eq 0 ]
-		[[ "${lines[0]}" == "usage: $p "* ]]
-		[ -z "$stderr" ]
-		run --separate-stderr prog "$p" -r --help
-		[ "$status" -eq 0 ]
-		usage_errors "^$p: unknown option '--verbose': the options are single letters \(try '$p -h'\)$" \
-			prog "$p" -- "--verbose" "-r --verbose"
-		usage_errors "^$p: unknown option '--port=12333': the options are single letters \(try '$p -h'\)$" \
-			prog "$p" -- "--port=12333"
-	done
-}
-
-@test "tcpserver3 and multi: a port without -p is a usage error that shows where it goes" {
-	for p in tcpserver3 multi; do
-		usage_errors "^$p: unexpected argument '12333': the port goes with -p: $p -p 12333 \(try '$p -h'\)$" \
-			prog "$p" -- "12333" "-r 12333"
-		# not a port number: the plain message
-		usage_errors "^$p: unexpected argument '(0|99999|extra)' \(try '$p -h'\)$" \
-			prog "$p" -- "0" "99999" "extra"
-	done
-}
 
 # in_use_message PROG PORT WORDS: PROG -p PORT fails in bind() with EADDRINUSE
 # and the advice WORDS (a regex), one line, exit 1
