@@ -184,8 +184,10 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 
 @test "tcpserver2: port taken by an IPv6-only server: IPv4 only, and it does not claim 'no IPv6 here'" {
 	start_server tcpserver2 "$port" -6
+	# the port shows LISTEN already (the first server's): wait for the
+	# second server's own word that it listens
 	start_server tcpserver2 "$port"
-	file_has "$SERVER_OUT" "LISTEN on \*:$port, IPv4 only \(bind\(\) on the IPv6 address failed: fell back to IPv4\)$"
+	wait_until 5 file_has "$SERVER_OUT" "LISTEN on \*:$port, IPv4 only \(bind\(\) on the IPv6 address failed: fell back to IPv4\)$"
 	not grep -q 'no IPv6 here' "$SERVER_OUT"
 	exchange 127.0.0.1
 	[ "$status" -eq 0 ]
