@@ -881,3 +881,72 @@ exp_T14() {
 	expect "the IPv6 client seen as ::1" file_has "$SERVER_OUT" 'client \[::1\]'
 	verdict "one IPv6 socket (*:$TP, from getaddrinfo) served 127.0.0.1 (seen as ::ffff:127.0.0.1) and ::1"
 }
+
+# --- Notes -------------------------------------------------------------------
+# The walkthrough's closing notes, each an observation like the steps above.
+
+# === N7: blocking: a waiting server sleeps in the kernel and uses no CPU
+exp_def N7 "blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" \
+"accept(), recv() and select() block: the process sleeps in the kernel
+until something arrives. ps shows where it sleeps (WCHAN), and its CPU
+time does not move while it waits."
+
+# n7_client NAME FD: a client connected to the server on TP, sending
+# nothing until `echo LINE >&FD`; waits until the server accepted it.
+n7_client() {
+	with_input "$1"
+	start_prog "$1" tcpclient -t 30 127.0.0.1 "$TP"
+	feed "$1" "$2"
+	wait_until 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd' 2>/dev/null
+}
+
+# n7_idle PID...: show the time each PID spent on a CPU (ns, the first
+# field of /proc/PID/schedstat) twice, 1 s apart; it must not change.
+n7_idle() {
+	local p i cmd='' pids=("$@")
+	for p; do cmd+="cat /proc/$p/schedstat; "; done
+	ev_sh "${cmd}sleep 1; ${cmd%; }"
+	local -a ns
+	mapfile -t ns < <(awk '{ print $1 }' <<<"$EV")
+	for ((i = 0; i < $#; i++)); do
+		expect "no CPU time used in 1 s by pid ${pids[i]} (${ns[i]:-?} -> ${ns[i + $#]:-?} ns)" \
+			test -n "${ns[i]:-}" -a "${ns[i]:-}" = "${ns[i + $#]:-x}"
+	done
+}
+
+exp_N7() {
+	local s1 s3 sm kid
+	say "1. tcpserver1 waits for a client, then for the client's line:"
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	s1=$SERVER_PID
+	want "tcpserver1 asleep (S) in accept()" "^ *$s1 +S[^ ]* +[a-z_.]*accept"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$s1"
+	n7_client c1 5 || { give_up "tcpserver1 to accept a client"; return; }
+	out_lines tcpserver1 'accept\(fd 3\) ='
+	want "tcpserver1 asleep (S) in recv() (wait_woken / sk_wait_data)" "^ *$s1 +S[^ ]* +(wait_woken|sk_wait_data|[a-z_.]*recv)"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$s1"
+	n7_idle "$s1"
+	echo first >&5
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. tcpserver3 with a client connected: one process, asleep in select():"
+	srv tcpserver3 "$TP" || { give_up "tcpserver3 to start"; return; }
+	s3=$SERVER_PID
+	n7_client c3 5 || { give_up "tcpserver3 to accept a client"; return; }
+	want "tcpserver3 asleep (S) in select() (poll_schedule_timeout / do_select)" "^ *$s3 +S[^ ]* +(poll_schedule|do_select|[a-z_.]*select)"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$s3"
+	n7_idle "$s3"
+
+	exp_net_new || { give_up "a fresh place for part 3"; return; }
+	say "3. multi with a client connected: the parent waits for the next client, the child for its client's line:"
+	srv multi "$TP" || { give_up "multi to start"; return; }
+	sm=$SERVER_PID
+	n7_client cm 5 || { give_up "multi to accept a client"; return; }
+	expect_soon "multi's child to start" 5 test -n "$(pgrep -P "$sm")"
+	kid=$(pgrep -P "$sm" | head -1)
+	want "multi's parent asleep (S) waiting for a client (pselect: poll_schedule_timeout)" "^ *$sm +S[^ ]* +(poll_schedule|do_select|[a-z_.]*select|[a-z_.]*accept)"
+	want "multi's child asleep (S) in recv()" "^ *${kid:-none} +S[^ ]* +(wait_woken|sk_wait_data|[a-z_.]*recv)"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$sm,${kid:-$sm}"
+	n7_idle "$sm" "${kid:-$sm}"
+	verdict "each waiting server slept in the kernel (state S): tcpserver1 in accept() then recv(), tcpserver3 in select(), multi's parent in pselect() and its child in recv(); none used any CPU time in 1 s (/proc/PID/schedstat)"
+}

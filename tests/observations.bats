@@ -280,15 +280,26 @@ isolated() { can_netns; }
 	has 'AF_INET6 client \[::1\]:[0-9]+$'
 }
 
+# --- the walkthrough's notes (N1-N8) -------------------------------------------
+
+@test "N7: blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" {
+	observe N7
+	has '^ *[0-9]+ +S[^ ]* +inet_csk_accept +.*tcpserver1'
+	has '^ *[0-9]+ +S[^ ]* +[a-z_.]+ +.*tcpserver3'
+	[ "$(grep -cE '^ *[0-9]+ +S[^ ]* +[a-z_.]+ +.*/multi -p' <<<"$output")" -eq 2 ]
+	has '^\$ cat /proc/[0-9]+/schedstat; sleep 1; '
+	has '^SEEN: .*none used any CPU time in 1 s'
+}
+
 # --- scripts/tour, which runs the same experiments --------------------------
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 25 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 26 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+) +[a-z]' <<<"$output")" -eq 25 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 26 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
