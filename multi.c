@@ -34,6 +34,8 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,7 @@ _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
 static void say(const char *fmt, ...);
 static void check_stdout(void);
+static void step_byte_order(const struct sockaddr *sa);
 static void step(const char *fmt, ...);
 static int is_port(const char *s);
 static int parse_port(const char *s);
@@ -351,6 +354,7 @@ static void after_setsockopt(int lfd)
 
 static void before_bind(int lfd, const struct sockaddr_in *me)
 {
+    step_byte_order((const struct sockaddr *)me);
     char here[64];
     addr_text((const struct sockaddr *)me, here, sizeof here);
     step("bind(fd %d, %s)\n"
@@ -808,4 +812,27 @@ static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
 }

@@ -47,6 +47,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +142,7 @@ _Noreturn static void cannot_resolve(const char *host, int rc);
 _Noreturn static void fail(const char *what);
 static void say(const char *fmt, ...);
 static void stdout_check(void);
+static void step_byte_order(const struct sockaddr *sa);
 static void step(const char *fmt, ...);
 static const char *family_name(int family);
 static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long timeout_ms);
@@ -301,6 +304,7 @@ static void after_socket(int fd, const struct addrinfo *ai)
 
 static void before_bind(int fd, const struct sockaddr_storage *me)
 {
+    step_byte_order((const struct sockaddr *)me);
     char here[ADDR_TEXT];
     addr_text((const struct sockaddr *)me, here, sizeof here);
     step("bind(fd %d, %s)\n"
@@ -331,6 +335,7 @@ static void after_bind(int fd, const struct sockaddr_storage *me)
 
 static void before_connect(int fd, const struct addrinfo *ai)
 {
+    step_byte_order(ai->ai_addr);
     char there[ADDR_TEXT];
     addr_text(ai->ai_addr, there, sizeof there);
     step("connect(fd %d, %s)\n"
@@ -1176,4 +1181,27 @@ static int wait_for_enter(void)
 {
     char *line;
     return next_line(&line, 1 << 20) >= 0;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step_mode)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
 }

@@ -37,6 +37,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,7 @@ _Noreturn static void fail(const char *what);
 static void start_log(void);
 static void say(const char *fmt, ...);
 static void stdout_check(void);
+static void step_byte_order(const struct sockaddr *sa);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static int all_digits(const char *s);
@@ -215,6 +218,7 @@ static void after_socket(int fd)
 
 static void before_bind(int fd, const struct sockaddr_storage *local)
 {
+    step_byte_order((const struct sockaddr *)local);
     char me[INET6_ADDRSTRLEN + 8];
     addr_text(local, me, sizeof me);
     step(fmt("bind(fd %d, %s)", fd, me),
@@ -248,6 +252,7 @@ static void after_bind(int fd, const struct sockaddr_storage *local)
  * for IPv6, *:* when bound to any address (::), else [::]:*. */
 static void before_sendto(int fd, long len, const struct sockaddr_storage *server)
 {
+    step_byte_order((const struct sockaddr *)server);
     char there[INET6_ADDRSTRLEN + 8];
     const struct sockaddr_in6 *me6 = (const struct sockaddr_in6 *)(const void *)&mine.addr;
     const char *no_peer = mine.addr.ss_family == AF_INET ? "0.0.0.0:*"
@@ -904,4 +909,27 @@ static int wait_readable(int fd, long timeout_ms)
         if (errno != EINTR)
             fail("poll");
     }
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
 }

@@ -32,6 +32,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,7 @@ _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
 static void start_log(void);
 static void say(const char *fmt, ...);
+static void step_byte_order(const struct sockaddr *sa);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static int port_value(const char *s);
@@ -152,6 +155,7 @@ static void after_socket(int fd)
 /* lsof writes the address as *:12122, ss as 0.0.0.0:12122. */
 static void before_bind(int fd, const struct sockaddr_in *me)
 {
+    step_byte_order((const struct sockaddr *)me);
     char here[64], ss_me[64];
     addr_text(me, here, sizeof here);
     ss_text(me, ss_me, sizeof ss_me);
@@ -508,4 +512,27 @@ static const char *payload_text(const unsigned char *p, size_t n)
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
 }

@@ -885,6 +885,46 @@ exp_T14() {
 # --- Notes -------------------------------------------------------------------
 # The walkthrough's closing notes, each an observation like the steps above.
 
+# === N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr, 2d 30 00 00 as an int
+exp_def N3 "byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" \
+"12333 is 0x302d. In the sockaddr, after htons(), and on the wire its
+bytes are 30 2d: network order, big end first. The same number as an
+int in this machine's memory is 2d 30 00 00. Step mode shows both; the
+capture shows the port in the TCP header."
+
+exp_N3() {
+	local hex hi lo line order
+	hex=$(printf '%04x' "$TP") hi=${hex:0:2} lo=${hex:2:2}
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	cap_start n3 tcp "$TP" 3
+	start_stepping client tcpclient -t 5 -m hello 127.0.0.1 "$TP"
+	press 5 socket
+	at_pause client 2 || { give_up "tcpclient -S to pause before connect()"; return; }
+	out_lines client 'byte order|step: next: connect'
+	line=$(grep 'step: byte order: ' "$KIT_WORK/client.out" | head -1)
+	expect "step mode to show port $TP as 0x$hex, the sockaddr holding $hi $lo" \
+		grep -q "port $TP = 0x$hex: the sockaddr holds $hi $lo (htons" <<<"$line"
+	expect "step mode to show the int $TP in memory as $lo $hi 00 00 (little endian) or 00 00 $hi $lo (big endian)" \
+		grep -qE "memory: ($lo $hi 00 00 \(little endian\)|00 00 $hi $lo \(big endian\))" <<<"$line"
+	order=$(grep -oE '(little|big) endian' <<<"$line")
+	press 5 connect
+	press 5 send
+	press 5 recv
+	press 5 close
+	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'the same as we sent'
+	local seen="step mode: port $TP = 0x$hex is $hi $lo in the sockaddr (network order), and the int $TP is ${line##*memory: } in this machine's memory"
+	if cap_end; then
+		say "the SYN's bytes: after lo's 14-byte header and the 20-byte IPv4 header, the TCP header starts at offset 34 (0x22) with the source port, then the destination port (offset 36):"
+		cmd_line grep -m 4 -E '0x00[0-3]0:' n3.txt
+		EV=$(grep -m 4 -E '0x00[0-3]0:' "$CAP_FILE")
+		printf '%s\n' "$EV"
+		expect "the SYN's destination port as $hi$lo at offset 36 (line 0x0020, 3rd group)" \
+			ev_has "^[[:space:]]+0x0020: +[0-9a-f]{4} [0-9a-f]{4} $hi$lo "
+		seen+="; on the wire (tcpdump -XX) the SYN's destination port is $hi $lo too"
+	fi
+	verdict "$seen: htons() turned this ${order:-?} machine's order into network order"
+}
+
 # === N7: blocking: a waiting server sleeps in the kernel and uses no CPU
 exp_def N7 "blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" \
 "accept(), recv() and select() block: the process sleeps in the kernel

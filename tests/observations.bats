@@ -282,6 +282,18 @@ isolated() { can_netns; }
 
 # --- the walkthrough's notes (N1-N8) -------------------------------------------
 
+@test "N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" {
+	observe N3
+	has 'tcpclient: step: byte order: port [0-9]+ = 0x[0-9a-f]{4}: the sockaddr holds [0-9a-f]{2} [0-9a-f]{2} \(htons'
+	has 'in this machine.s memory: [0-9a-f]{2} [0-9a-f]{2} 00 00 \(little endian\)|memory: 00 00 [0-9a-f]{2} [0-9a-f]{2} \(big endian\)'
+	first 'step: byte order: ' 'step: next: connect\('
+	if isolated; then has 'port 12333 = 0x302d: the sockaddr holds 30 2d '; fi
+	if captured; then
+		has '^\s+0x0020: +[0-9a-f]{4} [0-9a-f]{4} 302d '
+		has '^SEEN: .*on the wire \(tcpdump -XX\) the SYN.s destination port is 30 2d too'
+	fi
+}
+
 @test "N7: blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" {
 	observe N7
 	has '^ *[0-9]+ +S[^ ]* +inet_csk_accept +.*tcpserver1'
@@ -295,11 +307,11 @@ isolated() { can_netns; }
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 26 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 27 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 26 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 27 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
