@@ -143,6 +143,7 @@ _Noreturn static void fail(const char *what);
 static void say(const char *fmt, ...);
 static void stdout_check(void);
 static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *fmt, ...);
 static const char *family_name(int family);
 static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long timeout_ms);
@@ -319,7 +320,7 @@ _Noreturn static void bind_failed(int fd, const struct sockaddr_storage *me)
     int e = errno;
     char here[ADDR_TEXT];
     fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, fd,
-            addr_text((const struct sockaddr *)me, here, sizeof here), strerror(e),
+            addr_text((const struct sockaddr *)me, here, sizeof here), err_text(e),
             e == EADDRINUSE      ? " (an earlier connection from this port may "
                                    "still be in TIME_WAIT: see ss -tan)"
             : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
@@ -359,12 +360,12 @@ static int connect_failed(int fd, const struct addrinfo *ai, int rc)
                      (double)opt.timeout_ms / 1000.0);
         else /* the kernel's own retries ran out */
             snprintf(when, sizeof when, "after the kernel's retries: it gave up (%s)",
-                     strerror(err));
+                     err_text(err));
         say("connect(fd %d, %s): no SYN-ACK %s. A server whose accept queue is full drops SYNs "
             "silently (Linux); a firewall may too",
             fd, there, when);
     } else
-        say("connect(fd %d, %s): %s%s%s", fd, there, strerror(err),
+        say("connect(fd %d, %s): %s%s%s", fd, there, err_text(err),
             err == ECONNREFUSED ? ": the server's kernel answered our SYN with RST, "
                                   "since no socket LISTENs on that port"
                                 : "",
@@ -380,7 +381,7 @@ _Noreturn static void cannot_connect(struct addrinfo *servers, int err)
         tried_v4 |= ai->ai_family == AF_INET;
     freeaddrinfo(servers);
     fprintf(stderr, "%s: cannot connect to %s port %s: %s%s\n", prog, opt.host, opt.port,
-            err == ETIMEDOUT ? "timed out (see above)" : strerror(err),
+            err == ETIMEDOUT ? "no SYN-ACK in time (ETIMEDOUT, see above)" : err_text(err),
             err == ECONNREFUSED && !tried_v4 ? IPV4_ONLY_HINT : "");
     exit(1);
 }
@@ -436,7 +437,7 @@ static ssize_t recv_unasked(int fd)
 /* recv() failed (errno): the server's RST. */
 static enum peer reset_seen(int fd)
 {
-    say("recv(fd %d): %s: the server reset the connection", fd, strerror(errno));
+    say("recv(fd %d): %s: the server reset the connection", fd, err_text(errno));
     return PEER_RESET;
 }
 
@@ -482,7 +483,7 @@ static void before_send(int fd, const struct exchange *x)
 /* send() failed: the connection is gone (PEER_RESET). */
 static enum peer send_failed(int fd)
 {
-    fprintf(stderr, "%s: send(fd %d): %s (the server is gone)\n", prog, fd, strerror(errno));
+    fprintf(stderr, "%s: send(fd %d): %s (the server is gone)\n", prog, fd, err_text(errno));
     return PEER_RESET;
 }
 
@@ -606,7 +607,7 @@ static enum peer wait_at_end(int fd, enum peer peer)
                 fd);
             peer = PEER_CLOSED;
         } else if (n < 0 && errno != EINTR) {
-            say("recv(fd %d): %s", fd, strerror(errno));
+            say("recv(fd %d): %s", fd, err_text(errno));
             peer = PEER_RESET;
         }
         if (p[0].revents != 0)
@@ -867,7 +868,7 @@ _Noreturn static void cannot_resolve(const char *host, int rc)
 
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -891,7 +892,7 @@ static void stdout_check(void)
     if (!ferror(stdout) && fflush(stdout) == 0)
         return;
     fprintf(stderr, "%s: stdout: %s: cannot show the output\n", prog,
-            strerror(errno != 0 ? errno : EIO));
+            err_text(errno != 0 ? errno : EIO));
     exit(1);
 }
 
@@ -1058,7 +1059,7 @@ static char *end_text(int fd, enum end which, char *buf, size_t size)
     if (rc == 0)
         return addr_text((struct sockaddr *)&ss, buf, size);
     snprintf(buf, size, "%s (%s: %s)", which == SERVER_END ? "no peer" : "unknown",
-             which == SERVER_END ? "getpeername" : "getsockname", strerror(errno));
+             which == SERVER_END ? "getpeername" : "getsockname", err_text(errno));
     return buf;
 }
 
@@ -1204,4 +1205,51 @@ static void step_byte_order(const struct sockaddr *sa)
         "order, big end first, as on the wire); an int %d in this machine's memory: "
         "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
         host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
 }

@@ -96,6 +96,7 @@ static void start_log(void);
 static void say(const char *fmt, ...);
 static void stdout_check(void);
 static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static int all_digits(const char *s);
@@ -231,7 +232,7 @@ _Noreturn static void bind_failed(int fd, const struct sockaddr_storage *local)
     int e = errno;
     char me[INET6_ADDRSTRLEN + 8];
     fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, fd, addr_text(local, me, sizeof me),
-            strerror(e),
+            err_text(e),
             e == EADDRINUSE      ? " (another socket already has this port)"
             : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
             : e == EACCES        ? " (ports below 1024 need root)"
@@ -510,7 +511,7 @@ _Noreturn static void usage_error(const char *f, ...)
 
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -542,7 +543,7 @@ static void stdout_check(void)
 {
     if (fflush(stdout) == EOF || ferror(stdout)) {
         fprintf(stderr, "%s: stdout: %s: cannot show the output\n", prog,
-                strerror(errno != 0 ? errno : EIO));
+                err_text(errno != 0 ? errno : EIO));
         exit(1);
     }
 }
@@ -716,7 +717,7 @@ static void learn_local(int fd)
     socklen_t len = sizeof mine.addr;
     memset(&mine.addr, 0, sizeof mine.addr);
     if (getsockname(fd, (struct sockaddr *)&mine.addr, &len) < 0)
-        snprintf(mine.text, sizeof mine.text, "unknown (getsockname: %s)", strerror(errno));
+        snprintf(mine.text, sizeof mine.text, "unknown (getsockname: %s)", err_text(errno));
     else if (strcmp(addr_text(&mine.addr, mine.text, sizeof mine.text), "*:0") == 0)
         snprintf(mine.text, sizeof mine.text,
                  "none yet: no port until bind() or the first sendto()");
@@ -932,4 +933,51 @@ static void step_byte_order(const struct sockaddr *sa)
         "order, big end first, as on the wire); an int %d in this machine's memory: "
         "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
         host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
 }

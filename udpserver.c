@@ -77,6 +77,7 @@ _Noreturn static void fail(const char *what);
 static void start_log(void);
 static void say(const char *fmt, ...);
 static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static int port_value(const char *s);
@@ -172,7 +173,7 @@ _Noreturn static void bind_failed(int fd, const struct sockaddr_in *me)
     int e = errno, port = ntohs(me->sin_port);
     char here[64];
     fprintf(stderr, "%s: bind(fd %d, %s): %s", prog, fd, addr_text(me, here, sizeof here),
-            strerror(e));
+            err_text(e));
     if (e == EADDRINUSE)
         fprintf(stderr,
                 " (another socket is bound to port %d now: lsof -n -P -i UDP:%d shows which)",
@@ -207,7 +208,7 @@ static void before_recvfrom(int fd, const struct sockaddr_in *me)
 static void recvfrom_failed(int fd)
 {
     if (errno != EINTR)
-        fprintf(stderr, "%s: recvfrom(fd %d): %s (going on)\n", prog, fd, strerror(errno));
+        fprintf(stderr, "%s: recvfrom(fd %d): %s (going on)\n", prog, fd, err_text(errno));
 }
 
 static void after_recvfrom(int fd, const unsigned char *buf, ssize_t n,
@@ -234,7 +235,7 @@ static void sendto_failed(int fd, const struct sockaddr_storage *peer)
     int e = errno;
     char to[INET6_ADDRSTRLEN + 8];
     fprintf(stderr, "%s: sendto(fd %d, %s): %s (going on)\n", prog, fd,
-            addr_text(peer, to, sizeof to), strerror(e));
+            addr_text(peer, to, sizeof to), err_text(e));
 }
 
 static void after_sendto(int fd, ssize_t n, const struct sockaddr_storage *peer)
@@ -330,7 +331,7 @@ _Noreturn static void usage_error(const char *f, ...)
 /* A failed system call: its name and the kernel's reason, exit status 1. */
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -361,7 +362,7 @@ static void say(const char *f, ...)
     putchar('\n');
     if (fflush(stdout) == EOF || ferror(stdout)) {
         fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
-                strerror(errno != 0 ? errno : EIO));
+                err_text(errno != 0 ? errno : EIO));
         log_lost = 1;
     }
 }
@@ -535,4 +536,51 @@ static void step_byte_order(const struct sockaddr *sa)
         "order, big end first, as on the wire); an int %d in this machine's memory: "
         "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
         host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
 }

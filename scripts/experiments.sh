@@ -925,6 +925,78 @@ exp_N3() {
 	verdict "$seen: htons() turned this ${order:-?} machine's order into network order"
 }
 
+# === N4: return codes: each failure a socket call gives, its errno name, exit 1
+exp_def N4 "return codes: each error of the walkthrough's calls, with its errno name and exit status 1" \
+"Every socket call can fail, and errno says why. Here each failure of
+the walkthrough is provoked on purpose: the program names the call, the
+error and its errno name in one line, and exits 1."
+
+# n4_case NAME ERRNO WHAT SECONDS PROG [ARGS...]: run PROG; it must exit 1
+# with a line naming ERRNO; the line is shown.
+n4_case() {
+	local name=$1 errno=$2 what=$3 secs=$4
+	shift 4
+	run_prog "$name" "$secs" "$@"
+	out_lines "$name" "\\(${errno}[,)]|no SYN-ACK"
+	say "exit status $FG_RC"
+	expect "$what: a line with ($errno) and exit 1 (exit $FG_RC)" \
+		test "$FG_RC" = 1 -a -n "$(grep -E "\\(${errno}[,)]" "$KIT_WORK/$name.out")"
+	N4_SEEN+="${N4_SEEN:+, }$errno"
+}
+
+# n4_exit PID: wait (5 s at most) for PID to end; N4_RC is its exit status (124: still running).
+n4_exit() {
+	N4_RC=124
+	if wait_until 5 gone "$1" 2>/dev/null; then
+		N4_RC=0
+		wait "$1" 2>/dev/null || N4_RC=$?
+	fi
+}
+
+exp_N4() {
+	local spid c2 how=(tcpserver1)
+	N4_SEEN=''
+	say "ECONNREFUSED: no server on port $TP"
+	n4_case refused ECONNREFUSED "connect() with no server" 5 tcpclient -m hello 127.0.0.1 "$TP"
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	say "EADDRINUSE: a second server on the same port"
+	port_arg tcpserver1 "$TP"
+	n4_case inuse EADDRINUSE "bind() to a port in use" 5 tcpserver1 "${PA[@]}"
+	say "EADDRNOTAVAIL: an address that is not this machine's"
+	n4_case notavail EADDRNOTAVAIL "bind() to 192.0.2.77" 5 tcpserver1 -a 192.0.2.77 "${PA[@]}"
+	say "EACCES: a port below 1024 without the privilege (as root: CAP_NET_BIND_SERVICE dropped)"
+	if [ "$(id -u)" = 0 ] || [ "${KIT_PRIVATE:-}" = 1 ]; then how=(setpriv --bounding-set -net_bind_service tcpserver1); fi
+	run_line "${how[@]/#tcpserver1/./tcpserver1}" -p 80
+	start_bg eacces "${how[@]/#tcpserver1/$BIN/tcpserver1}" -p 80
+	n4_exit "$LAST_PID"
+	out_lines eacces '\(EACCES\)'
+	say "exit status $N4_RC"
+	expect "bind() to port 80 unprivileged: a line with (EACCES) and exit 1 (exit $N4_RC)" \
+		test "$N4_RC" = 1 -a -n "$(grep -E '\(EACCES\)' "$KIT_WORK/eacces.out")"
+	N4_SEEN+=", EACCES"
+
+	exp_net_new || { give_up "a fresh place for the full queue"; return; }
+	say "ETIMEDOUT: tcpserver1 -l 1 busy with client 1, clients 2 and 3 fill its queue; client 4 gets no answer"
+	hold_first -l 1 || { give_up "tcpserver1 -l 1 to accept client 1"; return; }
+	spid=$SERVER_PID
+	start_prog c2 tcpclient -t 30 -m two 127.0.0.1 "$TP"
+	c2=$LAST_PID
+	start_prog c3 tcpclient -t 30 -m three 127.0.0.1 "$TP"
+	expect_soon "clients 2 and 3 to connect" 5 connected c2 c3 || { verdict ""; return; }
+	n4_case c4 ETIMEDOUT "connect() unanswered for -t 1 s" 5 tcpclient -t 1 -m four 127.0.0.1 "$TP"
+	say "ECONNRESET: kill the server: the connections it never accepted are reset"
+	run_line kill -9 "$spid"
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null
+	n4_exit "$c2"
+	out_lines c2 '\(ECONNRESET\)'
+	say "client 2's exit status $N4_RC"
+	expect "client 2's recv() to fail with (ECONNRESET), exit 1 (exit $N4_RC)" \
+		test "$N4_RC" = 1 -a -n "$(grep -E 'recv\(fd 3\): .*\(ECONNRESET\)' "$KIT_WORK/c2.out")"
+	N4_SEEN+=", ECONNRESET"
+	verdict "each failure named its call, its meaning and its errno name in one line and exited 1: $N4_SEEN"
+}
+
 # === N7: blocking: a waiting server sleeps in the kernel and uses no CPU
 exp_def N7 "blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" \
 "accept(), recv() and select() block: the process sleeps in the kernel

@@ -137,7 +137,7 @@ isolated() { can_netns; }
 
 @test "T1: no server: 'Connection refused'; the SYN is answered by RST" {
 	observe T1
-	has 'tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused$'
+	has 'tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused \(ECONNREFUSED\)$'
 	has '^TcpOutRsts +[1-9]'
 	if captured; then
 		has '^ +0\.000 +\|-+ SYN -+>\|$'
@@ -294,6 +294,19 @@ isolated() { can_netns; }
 	fi
 }
 
+@test "N4: return codes: each error of the walkthrough's calls, with its errno name and exit status 1" {
+	observe N4
+	has '^tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused \(ECONNREFUSED\)$'
+	has "^tcpserver1: bind\\(fd 3, \\*:[0-9]+\\): $E_ADDRINUSE \\(a server is listening"
+	has "^tcpserver1: bind\\(fd 3, 192\\.0\\.2\\.77:[0-9]+\\): $E_ADDRNOTAVAIL"
+	has '^tcpserver1: bind\(fd 3, \*:80\): .* \(EACCES\) \(ports below 1024 need root\)$'
+	has '^tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: no SYN-ACK in time \(ETIMEDOUT, see above\)$'
+	has '^tcpclient: recv\(fd 3\): .* \(ECONNRESET\): the server reset the connection$'
+	[ "$(grep -c '^# exit status 1$' <<<"$output")" -eq 5 ]
+	has "^# client 2's exit status 1$"
+	has '^SEEN: .*: ECONNREFUSED, EADDRINUSE, EADDRNOTAVAIL, EACCES, ETIMEDOUT, ECONNRESET$'
+}
+
 @test "N7: blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" {
 	observe N7
 	has '^ *[0-9]+ +S[^ ]* +inet_csk_accept +.*tcpserver1'
@@ -307,11 +320,11 @@ isolated() { can_netns; }
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 27 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 28 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 27 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 28 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
