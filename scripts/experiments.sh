@@ -997,6 +997,76 @@ exp_N4() {
 	verdict "each failure named its call, its meaning and its errno name in one line and exited 1: $N4_SEEN"
 }
 
+# === N6: a TCP stream has no message boundaries; UDP keeps each datagram whole
+exp_def N6 "a TCP stream has no message boundaries; UDP keeps each datagram whole" \
+"TCP carries bytes, not messages: two send()s that arrive while the
+server is not reading come out of one recv(), and one large send() comes
+out in many recv()s of varying size. UDP keeps each datagram whole."
+
+# n6_sizes NAME: the sizes NAME's recv() lines report, one a line
+n6_sizes() { sed -nE 's/.*recv\(fd [0-9]+\) = ([0-9]+) bytes.*/\1/p' "$(out_file "$1")"; }
+# n6_total: multi has received all of the 1000000 bytes
+n6_total() { [ "$(n6_sizes multi | awk '{ s += $1 } END { print s + 0 }')" -ge 1000000 ]; }
+
+exp_N6() {
+	local n sizes total distinct
+	say "1. TCP: tcpserver1 in step mode stops before recv(); the client sends twice meanwhile"
+	port_arg tcpserver1 "$TP"
+	start_stepping server tcpserver1 "${PA[@]}"
+	SERVER_OUT="$KIT_WORK/server.out"
+	press 5 socket
+	press 5 bind
+	press 5 listen
+	press 5 accept
+	run_line bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP; printf \"one\\n\" >&3; printf \"two\\n\" >&3; cat <&3"
+	# shellcheck disable=SC2016 # for the inner bash
+	start_bg client bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; printf "one\n" >&3; printf "two\n" >&3; timeout 5 cat <&3' "$TP"
+	want "both sends waiting in the server's Recv-Q (8 bytes)" "^ESTAB +8 +0 +[0-9.]+:$TP "
+	ev_soon ss -tan "sport = :$TP"
+	press 5 recv
+	expect_soon "one recv() of 8 bytes" 5 file_has "$KIT_WORK/server.out" 'recv\(fd 4\) = 8 bytes'
+	out_lines server 'recv\(fd 4\) ='
+	press 5 send
+	press 5 close
+	expect_soon "the client to get both lines back" 5 file_count "$KIT_WORK/client.out" '^(one|two)$' 2
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. TCP: one send() of 1000000 bytes to multi, which logs each recv()"
+	srv multi "$TP" || { give_up "multi to start"; return; }
+	run_line bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP; cat <&3 >/dev/null & dd if=/dev/zero bs=1000000 count=1 >&3"
+	# shellcheck disable=SC2016 # for the inner bash
+	start_bg big bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; cat <&3 >/dev/null & dd if=/dev/zero bs=1000000 count=1 >&3; wait' "$TP"
+	expect_soon "multi to receive all 1000000 bytes" 10 n6_total
+	sizes=$(n6_sizes multi)
+	n=$(grep -c . <<<"$sizes")
+	total=$(awk '{ s += $1 } END { print s + 0 }' <<<"$sizes")
+	distinct=$(sort -u <<<"$sizes" | grep -c .)
+	out_lines big 'bytes .* copied'
+	say "multi's recv() sizes, in order: $(head -12 <<<"$sizes" | tr '\n' ' ')... ($n recv()s, $total bytes, $distinct different sizes)"
+	expect "one send() to come out in several recv()s (got $n)" test "$n" -gt 1
+	expect "recv() sizes that vary (got $distinct different)" test "$distinct" -gt 1
+	expect "all 1000000 bytes (got $total)" test "$total" -eq 1000000
+
+	exp_net_new || { give_up "a fresh place for part 3"; return; }
+	EXP_PRESSED=() EXP_STEPPING=()
+	say "3. UDP: udpserver in step mode stops before recvfrom(); two datagrams arrive meanwhile"
+	port_arg udpserver "$UP"
+	start_stepping userver udpserver "${PA[@]}"
+	press 5 socket
+	press 5 bind
+	at_pause userver 3 || { give_up "udpserver -S to pause before recvfrom()"; return; }
+	ev_sh "printf 'one\\n' >/dev/udp/127.0.0.1/$UP; printf 'two\\n' >/dev/udp/127.0.0.1/$UP"
+	want "both datagrams waiting in the server's Recv-Q" "^UNCONN +[1-9][0-9]* .*:$UP "
+	ev_soon ss -uan "sport = :$UP"
+	press 5 recvfrom
+	press 5 sendto
+	press 5 recvfrom
+	press 5 sendto
+	expect_soon "two recvfrom()s of 4 bytes each" 5 file_count "$KIT_WORK/userver.out" 'recvfrom\(fd 3\) = 4 bytes' 2
+	out_lines userver 'recvfrom\(fd 3\) ='
+	verdict "TCP: two sends came out of one recv() of 8 bytes; one send of 1000000 bytes came out of $n recv()s of $distinct different sizes. UDP: two datagrams sent the same way came out of two recvfrom()s of 4 bytes each"
+}
+
 # === N7: blocking: a waiting server sleeps in the kernel and uses no CPU
 exp_def N7 "blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" \
 "accept(), recv() and select() block: the process sleeps in the kernel

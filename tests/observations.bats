@@ -307,6 +307,15 @@ isolated() { can_netns; }
 	has '^SEEN: .*: ECONNREFUSED, EADDRINUSE, EADDRNOTAVAIL, EACCES, ETIMEDOUT, ECONNRESET$'
 }
 
+@test "N6: a TCP stream has no message boundaries; UDP keeps each datagram whole" {
+	observe N6
+	has '^ESTAB +8 +0 +[0-9.]+:[0-9]+ '
+	has '^tcpserver1: recv\(fd 4\) = 8 bytes from [0-9.:]+: "one\\ntwo\\n"$'
+	has "^# multi's recv\\(\\) sizes, in order: .*\\([0-9]+ recv\\(\\)s, 1000000 bytes, [0-9]+ different sizes\\)$"
+	[ "$(grep -cE '^udpserver: recvfrom\(fd 3\) = 4 bytes from [0-9.:]+: "(one|two)\\n"$' <<<"$output")" -eq 2 ]
+	has '^SEEN: TCP: two sends came out of one recv\(\) of 8 bytes'
+}
+
 @test "N7: blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" {
 	observe N7
 	has '^ *[0-9]+ +S[^ ]* +inet_csk_accept +.*tcpserver1'
@@ -320,11 +329,11 @@ isolated() { can_netns; }
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 28 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 29 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 28 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 29 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
