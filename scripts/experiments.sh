@@ -885,6 +885,56 @@ exp_T14() {
 # --- Notes -------------------------------------------------------------------
 # The walkthrough's closing notes, each an observation like the steps above.
 
+# === N1: '' means every address, now and later; 127.0.0.1 means that one only
+exp_def N1 "'' means every address, now and later: a server on * answers on an address added after it started; one on 127.0.0.1 does not" \
+"Binding to '' (INADDR_ANY, shown as *) is not a list of today's
+addresses: it means any address this machine has, including one added
+to en0 after the server started. A server bound to 127.0.0.1 hears only
+datagrams sent to 127.0.0.1."
+
+# n1_from_peer NAME MESSAGE: udpclient on the peer node, to 192.0.2.9
+n1_from_peer() {
+	local ns=$KIT_NS show=$EXP_SHOW
+	KIT_NS="$EXP_NETLAB-peer" EXP_SHOW="$(exp_sudo)scripts/netlab run peer "
+	run_prog "$1" 5 udpclient -t 2 -m "$2" 192.0.2.9 "$UP"
+	KIT_NS=$ns EXP_SHOW=$show
+}
+
+exp_N1() {
+	local got1 got2 src
+	can_netns || { skipped "needs network namespaces for en0 (scripts/netlab: as root, or as a normal user where scripts/userns-check says yes); it would show udpserver on * answering on an address added to en0 after it started, and udpserver on 127.0.0.1 not"; return; }
+	exp_netlab_up || { give_up "scripts/netlab up"; return; }
+	say "1. udpserver on *, then 192.0.2.9 is added to en0:"
+	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
+	want "the server on * ($UP)" "^UNCONN .* (0\.0\.0\.0|\*):$UP "
+	ev_soon ss -uan "sport = :$UP"
+	ev ip addr add 192.0.2.9/24 dev en0
+	want "192.0.2.9 on en0" "^en0.* 192\.0\.2\.9/24"
+	ev_soon ip -br addr show dev en0
+	n1_from_peer peer1 one
+	out_lines peer1 'recvfrom|no reply'
+	got1=$(grep -c 'same as sent' "$KIT_WORK/peer1.out")
+	src=$(out_value peer1 ".*bytes from ([0-9.]+):$UP: .*")
+	expect "the peer's datagram to 192.0.2.9 answered by the server on * (exit $FG_RC)" test "$FG_RC" = 0 -a "$got1" = 1
+	out_lines udpserver 'recvfrom'
+	stop_all
+	ev ip addr del 192.0.2.9/24 dev en0
+	say "2. udpserver on 127.0.0.1, then 192.0.2.9 is added again:"
+	srv udpserver "$UP" -a 127.0.0.1 || { give_up "udpserver -a 127.0.0.1 to start"; return; }
+	want "the server on 127.0.0.1 only" "^UNCONN .* 127\.0\.0\.1:$UP "
+	ev_soon ss -uan "sport = :$UP"
+	ev ip addr add 192.0.2.9/24 dev en0
+	n1_from_peer peer2 two
+	out_lines peer2 'recvfrom|no reply'
+	got2=$(grep -c 'same as sent' "$KIT_WORK/peer2.out")
+	expect "no answer from the server on 127.0.0.1 (exit $FG_RC)" test "$FG_RC" = 1 -a "$got2" = 0
+	expect "the server on 127.0.0.1 to receive nothing" not file_has "$SERVER_OUT" 'recvfrom\(fd 3\) ='
+	run_prog local 5 udpclient -t 2 -m three 127.0.0.1 "$UP"
+	out_lines local 'recvfrom|no reply'
+	expect "the server on 127.0.0.1 to answer 127.0.0.1 (exit $FG_RC)" test "$FG_RC" = 0
+	verdict "replies to the peer's datagram to 192.0.2.9, added to en0 after the server started: $got1 of 1 from udpserver on * (the reply's source: ${src:-none}, chosen by the kernel's route), $got2 of 1 from udpserver on 127.0.0.1 (which still answered a client on 127.0.0.1)"
+}
+
 # === N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr, 2d 30 00 00 as an int
 exp_def N3 "byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" \
 "12333 is 0x302d. In the sockaddr, after htons(), and on the wire its

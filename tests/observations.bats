@@ -282,6 +282,15 @@ isolated() { can_netns; }
 
 # --- the walkthrough's notes (N1-N8) -------------------------------------------
 
+@test "N1: '' means every address, now and later: a server on * answers on an address added after it started; one on 127.0.0.1 does not" {
+	observe N1
+	has '^en0.* 192\.0\.2\.9/24'
+	has '^udpserver: recvfrom\(fd 3\) = 3 bytes from 192\.0\.2\.2:[0-9]+: "one"$'
+	has '^udpclient: no reply from 192\.0\.2\.9:12122 within 2 s'
+	has '^UNCONN .* 127\.0\.0\.1:12122 '
+	has '^SEEN: .*: 1 of 1 from udpserver on \* .*, 0 of 1 from udpserver on 127\.0\.0\.1'
+}
+
 @test "N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" {
 	observe N3
 	has 'tcpclient: step: byte order: port [0-9]+ = 0x[0-9a-f]{4}: the sockaddr holds [0-9a-f]{2} [0-9a-f]{2} \(htons'
@@ -329,11 +338,11 @@ isolated() { can_netns; }
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 29 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 30 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z]' <<<"$output")" -eq 29 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z'"'"']' <<<"$output")" -eq 30 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
