@@ -935,6 +935,78 @@ exp_N1() {
 	verdict "replies to the peer's datagram to 192.0.2.9, added to en0 after the server started: $got1 of 1 from udpserver on * (the reply's source: ${src:-none}, chosen by the kernel's route), $got2 of 1 from udpserver on 127.0.0.1 (which still answered a client on 127.0.0.1)"
 }
 
+# === N2: the listen limit under load: -l 5 drops SYNs of a burst, -l 1024 none; somaxconn caps it
+exp_def N2 "the listen limit under load: a burst against -l 5 loses SYNs (1 s retries), against -l 1024 none; somaxconn caps the backlog" \
+"The backlog is the length of the queue of connections waiting for
+accept(). A burst of 20 clients while the server is busy: with -l 5 the
+kernel drops the SYNs that find the queue full, and those clients
+connect a second later (their SYN's retry); with -l 1024 every one is
+queued at once. And the kernel caps whatever you ask at somaxconn."
+
+# n2_burst BACKLOG: tcpserver1 -l BACKLOG busy with client 1, then 20
+# clients at once; client 1 is released once the queue is full (or all
+# are in), so the queue drains. Sets N2_MS (each client's connect time,
+# ms after the burst started, 0-padded order) and N2_DROPS.
+n2_burst() {
+	local backlog=$1 i t0 before pending now
+	hold_first -l "$backlog" || return 1
+	before=$(counter TcpExtListenDrops)
+	run_line bash -c "for i in \$(seq 20); do ./tcpclient -t 10 -m \$i 127.0.0.1 $TP & done"
+	t0=$(now_ms)
+	for i in $(seq 20); do start_bg "b$backlog-$i" "$BIN/tcpclient" -t 10 -m "$i" 127.0.0.1 "$TP"; done
+	want "the queue full, or all 20 in it" "^LISTEN +($((backlog + 1))|20) +$backlog "
+	ev_soon ss -tln "sport = :$TP"
+	say "client 1 sends its line; the server then serves the queue"
+	echo first >&5
+	declare -gA N2_AT=()
+	pending=20
+	while [ "$pending" -gt 0 ] && [ $(($(now_ms) - t0)) -lt 8000 ]; do
+		now=$(($(now_ms) - t0))
+		pending=0
+		for i in $(seq 20); do
+			[ -n "${N2_AT[$i]:-}" ] && continue
+			if file_has "$KIT_WORK/b$backlog-$i.out" 'connected: fd 3'; then N2_AT[$i]=$now; else pending=$((pending + 1)); fi
+		done
+		sleep 0.02
+	done
+	N2_MS=''
+	for i in $(seq 20); do N2_MS+="${N2_MS:+ }${N2_AT[$i]:-never}"; done
+	wait_until 2 counter_above TcpExtListenDrops "$before" 2>/dev/null
+	N2_DROPS=$(($(counter TcpExtListenDrops) - before))
+	ev nstat -saz TcpExtListenDrops
+	say "connect times, ms after the burst began, clients 1-20: $N2_MS"
+	say "TcpExtListenDrops went up by $N2_DROPS"
+}
+# n2_slow: how many of the clients took 900 ms or more to connect
+n2_slow() { tr ' ' '\n' <<<"$N2_MS" | awk '$1 == "never" || $1 >= 900 { n++ } END { print n + 0 }'; }
+
+exp_N2() {
+	local slow5 drops5 slow1024 drops1024 cap
+	say "1. tcpserver1 -l 5, busy with client 1; a burst of 20 clients:"
+	n2_burst 5 || { give_up "tcpserver1 -l 5 to accept client 1"; return; }
+	slow5=$(n2_slow) drops5=$N2_DROPS
+	expect "clients beyond the queue to connect only after a SYN retry, 1 s or more ($slow5 of 20)" test "$slow5" -ge 1
+	expect "TcpExtListenDrops to go up ($drops5)" test "$drops5" -ge 1
+	expect "every client to connect in the end ($N2_MS)" not grep -q never <<<"$N2_MS"
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. the same with tcpserver1 -l 1024:"
+	rm -f "$KIT_WORK/c1.in" # part 1's client 1 FIFO
+	n2_burst 1024 || { give_up "tcpserver1 -l 1024 to accept client 1"; return; }
+	slow1024=$(n2_slow) drops1024=$N2_DROPS
+	expect "no client to wait for a SYN retry ($slow1024 of 20 took 900 ms or more)" test "$slow1024" -eq 0
+	if exp_isolated; then expect "no SYN dropped (TcpExtListenDrops +$drops1024)" test "$drops1024" -eq 0; fi
+
+	exp_net_new || { give_up "a fresh place for part 3"; return; }
+	say "3. ask for more than the kernel allows: tcpserver1 -l 65535"
+	ev cat /proc/sys/net/core/somaxconn
+	cap=$EV
+	srv tcpserver1 "$TP" -l 65535 || { give_up "tcpserver1 -l 65535 to start"; return; }
+	want "ss: the backlog capped at somaxconn ($cap)" "^LISTEN +0 +$cap "
+	ev_soon ss -tln "sport = :$TP"
+	verdict "a burst of 20 against -l 5: $slow5 clients connected only after 1 s or more (their SYNs dropped: TcpExtListenDrops +$drops5); against -l 1024: $slow1024 (ListenDrops +$drops1024); -l 65535 gave a backlog of $cap (somaxconn)"
+}
+
 # === N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr, 2d 30 00 00 as an int
 exp_def N3 "byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" \
 "12333 is 0x302d. In the sockaddr, after htons(), and on the wire its

@@ -291,6 +291,16 @@ isolated() { can_netns; }
 	has '^SEEN: .*: 1 of 1 from udpserver on \* .*, 0 of 1 from udpserver on 127\.0\.0\.1'
 }
 
+@test "N2: the listen limit under load: a burst against -l 5 loses SYNs (1 s retries), against -l 1024 none; somaxconn caps the backlog" {
+	observe N2
+	has '^LISTEN +6 +5 '
+	has '^LISTEN +20 +1024 '
+	has '^LISTEN +0 +[0-9]+ .*'
+	has '^# connect times, ms after the burst began, clients 1-20: ([0-9]+ ){19}[0-9]+$'
+	has '^SEEN: a burst of 20 against -l 5: [1-9][0-9]* clients connected only after 1 s or more .*against -l 1024: 0 '
+	if isolated; then has '^SEEN: .*-l 65535 gave a backlog of 4096 \(somaxconn\)$'; fi
+}
+
 @test "N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" {
 	observe N3
 	has 'tcpclient: step: byte order: port [0-9]+ = 0x[0-9a-f]{4}: the sockaddr holds [0-9a-f]{2} [0-9a-f]{2} \(htons'
@@ -338,11 +348,11 @@ isolated() { can_netns; }
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 30 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 31 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z'"'"']' <<<"$output")" -eq 30 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z'"'"']' <<<"$output")" -eq 31 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
