@@ -62,7 +62,8 @@ static struct options {
     int step;                     /* -S: pause before each socket call */
     const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages;
-} opt = {"localhost", DEFAULT_PORT, NULL, NULL, NULL, AF_INET, -1, 0, 0, {NULL}, 0};
+    int keep_going;               /* -k: a reply missing after -t is counted, not fatal */
+} opt = {"localhost", DEFAULT_PORT, NULL, NULL, NULL, AF_INET, -1, 0, 0, {NULL}, 0, 0};
 
 static const char *prog = "udpclient";
 
@@ -77,11 +78,13 @@ _Noreturn static void sendto_failed(int fd, const struct sockaddr_storage *serve
 static void after_sendto(int fd, const char *msg, long len,
                          const struct sockaddr_storage *server);
 static void before_recvfrom(int fd);
-_Noreturn static void no_reply(int fd, const struct sockaddr_storage *server);
+static void no_reply(int fd, const struct sockaddr_storage *server);
 static void after_recvfrom(int fd, const unsigned char *reply, ssize_t n,
                            const struct sockaddr_storage *from, const char *msg, long len);
 static void before_close(int fd);
 static void after_close(int fd);
+static void lost_one(int fd, const struct sockaddr_storage *server);
+static int replies_lost(void);
 
 /* The plumbing. */
 static void parse_options(int argc, char **argv);
@@ -165,8 +168,10 @@ int main(int argc, char **argv)
          * "port unreachable" for an unconnected socket, so we would wait for
          * ever. -t puts a limit on that wait: poll() first, with a timeout. */
         before_recvfrom(fd);
-        if (!wait_readable(fd, opt.timeout_ms))
-            no_reply(fd, &server); /* exit 1: UDP never says why */
+        if (!wait_readable(fd, opt.timeout_ms)) {
+            no_reply(fd, &server); /* exit 1: UDP never says why (-k: counted) */
+            continue;
+        }
         struct sockaddr_storage from;
         socklen_t fromlen = sizeof from;
         ssize_t n;
@@ -183,7 +188,7 @@ int main(int argc, char **argv)
     before_close(fd);
     close(fd);
     after_close(fd);
-    return 0;
+    return replies_lost(); /* -k: how many never came back; 1 if any */
 }
 
 /* ==== The lesson ends here. Below: what step mode and the log say at each call (in lecture order), then the plumbing. ==== */
@@ -306,8 +311,12 @@ static void before_recvfrom(int fd)
 
 /* -t ran out. The kernel got an ICMP "port unreachable" if no server was
  * there, but does not pass it to an unconnected socket: we cannot know. */
-_Noreturn static void no_reply(int fd, const struct sockaddr_storage *server)
+static void no_reply(int fd, const struct sockaddr_storage *server)
 {
+    if (opt.keep_going) {
+        lost_one(fd, server); /* counted; on to the next message */
+        return;
+    }
     char there[INET6_ADDRSTRLEN + 8];
     fprintf(stderr,
             "%s: no reply from %s within %.3g s: the datagram left, but UDP never "
@@ -358,7 +367,7 @@ static void after_close(int fd)
 
 static void parse_options(int argc, char **argv)
 {
-    const char *optstring = ":b:t:wm:Sh";
+    const char *optstring = ":b:t:wkm:Sh";
     int c;
 
     check_long_options(argc, argv, optstring);
@@ -368,6 +377,7 @@ static void parse_options(int argc, char **argv)
         case 'b': opt.bind_spec = optarg; break;
         case 't': opt.timeout_ms = parse_seconds(optarg); break;
         case 'w': opt.wait_at_end = 1; break;
+        case 'k': opt.keep_going = 1; break;
         case 'm':
             if (opt.nmessages == MAX_MESSAGES)
                 usage_error("too many -m messages (at most %d)", MAX_MESSAGES);
@@ -386,6 +396,8 @@ static void parse_options(int argc, char **argv)
         parse_port(opt.port = argv[optind++]);
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
+    if (opt.keep_going && opt.timeout_ms < 0)
+        usage_error("-k needs -t SECONDS: without a time limit a lost reply is waited for for ever");
     split_bind_spec();
     choose_family();
 }
@@ -481,7 +493,7 @@ static void check_host_port(int nargs, char **args)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-w] [-m MESSAGE]... [-S] [-h]"
+            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-k] [-w] [-m MESSAGE]... [-S] [-h]"
             " [HOST [PORT]]\n"
             "UDP client: sends each message as one datagram to HOST PORT (default\n"
             "localhost %s) and prints the reply. Messages are the lines of standard\n"
@@ -489,6 +501,9 @@ static void usage(FILE *out)
             "  -b [ADDRESS:]PORT  bind the socket to this port (and address) first\n"
             "  -t SECONDS         give up waiting for a reply after SECONDS (default:\n"
             "                     wait for ever, as udpclient.py does)\n"
+            "  -k                 with -t: a reply that does not come is counted as lost\n"
+            "                     and the next message is sent; at the end, how many\n"
+            "                     were sent and lost (exit 1 if any was lost)\n"
             "  -w                 wait for Enter before closing the socket\n"
             "  -m MESSAGE         send MESSAGE instead of reading standard input\n"
             "                     (repeat -m for several messages)\n"
@@ -980,4 +995,27 @@ static const char *err_text(int e)
     else
         snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
     return b;
+}
+
+/* -k: the replies that never came back */
+static long lost_replies;
+
+static void lost_one(int fd, const struct sockaddr_storage *server)
+{
+    char there[INET6_ADDRSTRLEN + 8];
+    lost_replies++;
+    say("recvfrom(fd %d): no reply from %s within %.3g s: lost (%ld so far); UDP never "
+        "says why, so on to the next message",
+        fd, addr_text(server, there, sizeof there), (double)opt.timeout_ms / 1000.0,
+        lost_replies);
+}
+
+/* -k: one line with the counts; the exit status (1 if any reply was lost) */
+static int replies_lost(void)
+{
+    if (!opt.keep_going)
+        return 0;
+    say("%ld datagrams sent, %ld replies, %ld lost", (long)mine.sent, mine.sent - lost_replies,
+        lost_replies);
+    return lost_replies > 0;
 }

@@ -49,7 +49,8 @@ static struct options {
     int port;            /* -p */
     int quiet;           /* -q: no line per datagram (for benchmarks) */
     int step;            /* -S: pause before each socket call */
-} opt = {NULL, DEFAULT_PORT, 0, 0};
+    int lose_percent;    /* -L: drop this share of the datagrams (a lossy network) */
+} opt = {NULL, DEFAULT_PORT, 0, 0, 0};
 
 static const char *prog = "udpserver";
 
@@ -82,6 +83,8 @@ static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static int port_value(const char *s);
 static int parse_port(const char *s);
+static int parse_percent(const char *s);
+static int lose_this_one(void);
 static void local_address(const char *host, int port, struct sockaddr_in *out);
 static const char *addr_text(const void *sa, char *buf, size_t size);
 static const char *ss_text(const struct sockaddr_in *sa, char *buf, size_t size);
@@ -127,6 +130,8 @@ int main(int argc, char **argv)
             continue;
         }
         after_recvfrom(fd, buf, n, &peer);
+        if (lose_this_one()) /* -L PERCENT: play a lossy network: no reply */
+            continue;
 
         /* sendto(): one datagram back to whoever sent this one. There is
          * no connection, so a failure here concerns this client only. */
@@ -250,7 +255,7 @@ static void after_sendto(int fd, ssize_t n, const struct sockaddr_storage *peer)
 
 static void parse_options(int argc, char **argv)
 {
-    const char *optstring = ":p:a:qSh";
+    const char *optstring = ":p:a:L:qSh";
     int c;
 
     check_long_options(argc, argv, optstring);
@@ -260,6 +265,7 @@ static void parse_options(int argc, char **argv)
         case 'p': opt.port = parse_port(optarg); break;
         case 'a': opt.address = optarg; break;
         case 'q': opt.quiet = 1; break;
+        case 'L': opt.lose_percent = parse_percent(optarg); break;
         case 'S': opt.step = 1; break;
         case 'h': usage(stdout); exit(0);
         case ':': usage_error("option -%c needs an argument", optopt);
@@ -304,11 +310,14 @@ static void check_long_options(int argc, char **argv, const char *optstring)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-p PORT] [-a ADDRESS] [-q] [-S] [-h]\n"
+            "usage: %s [-p PORT] [-a ADDRESS] [-L PERCENT] [-q] [-S] [-h]\n"
             "UDP echo server: sends every datagram back to its sender.\n"
             "  -p PORT     UDP port to bind (default %d)\n"
             "  -a ADDRESS  bind to this local address or host name only\n"
             "              (default: all interfaces, shown as *)\n"
+            "  -L PERCENT  lose PERCENT of the datagrams, as a lossy network would:\n"
+            "              receive them but send no reply (evenly spread: -L 25 is\n"
+            "              every 4th); a line says which\n"
             "  -q          quiet: no line per datagram\n"
             "  -S          step mode: before each socket call, say what it will\n"
             "              change in lsof/netstat/ss, and wait for Enter\n"
@@ -583,4 +592,32 @@ static const char *err_text(int e)
     else
         snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
     return b;
+}
+
+/* -L PERCENT: 0 to 100, else a usage error */
+static int parse_percent(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100)
+        usage_error("-L wants a percentage from 0 to 100, not '%s'", s);
+    return (int)v;
+}
+
+/* -L: should the datagram just received go unanswered? Datagram k is lost
+ * when k * PERCENT / 100 reaches a new whole number: exactly PERCENT of
+ * them, evenly spread, the same in every run (unlike the textbook's
+ * random UDP pinger, so that a test can count on it). */
+static int lose_this_one(void)
+{
+    static unsigned long received, lost;
+    unsigned long p = (unsigned long)opt.lose_percent;
+    received++;
+    if (received * p / 100 == (received - 1) * p / 100)
+        return 0;
+    lost++;
+    say("-L %d: datagram %lu lost on purpose: no reply (%lu of %lu lost so far)",
+        opt.lose_percent, received, lost, received);
+    return 1;
 }

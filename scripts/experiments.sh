@@ -1254,3 +1254,38 @@ exp_N7() {
 	n7_idle "$sm" "${kid:-$sm}"
 	verdict "each waiting server slept in the kernel (state S): tcpserver1 in accept() then recv(), tcpserver3 in select(), multi's parent in pselect() and its child in recv(); none used any CPU time in 1 s (/proc/PID/schedstat)"
 }
+
+# === N8: UDP loses datagrams without a word; TCP does not
+exp_def N8 "UDP loses datagrams without a word: udpserver -L 25 drops a quarter, udpclient -k -t counts them; TCP loses nothing" \
+"UDP promises nothing: a datagram can be lost, and nobody tells the
+sender. udpserver -L plays a lossy network (like the textbook's UDP
+pinger): it drops a share of what it receives. The client only sees
+that no reply came within its time limit."
+
+exp_N8() {
+	local args=() i sent replies
+	for i in $(seq 20); do args+=(-m "$i"); done
+	srv udpserver "$UP" -L 25 || { give_up "udpserver -L 25 to start"; return; }
+	cap_start n8 udp "$UP"
+	run_prog client 20 udpclient -k -t 0.5 "${args[@]}" 127.0.0.1 "$UP"
+	out_lines client 'no reply|datagrams sent'
+	out_lines udpserver 'lost on purpose'
+	say "exit status $FG_RC"
+	expect "the client to count 5 of 20 lost (exit 1)" \
+		test "$FG_RC" = 1 -a -n "$(grep -E 'udpclient: 20 datagrams sent, 15 replies, 5 lost$' "$KIT_WORK/client.out")"
+	expect "the server to say which 5 it dropped" file_count "$SERVER_OUT" 'lost on purpose: no reply' 5
+	local seen="udpclient -k -t 0.5 sent 20 datagrams and got 15 replies: 5 never came back, and nothing said why"
+	if cap_end; then
+		sent=$(grep -cE "> [0-9.]+\.$UP: .*UDP" <<<"$CAP" || true)
+		replies=$(grep -cE "^[0-9.]+\.$UP > .*UDP" <<<"$CAP" || true)
+		say "captured: $sent datagrams to port $UP, $replies from it"
+		expect "20 datagrams and 15 replies captured ($sent, $replies)" test "$sent" = 20 -a "$replies" = 15
+		seen+=" (captured: $sent datagrams, $replies replies)"
+	fi
+	say "TCP over the same loopback, to tcpserver3:"
+	srv tcpserver3 "$TP" || { give_up "tcpserver3 to start"; return; }
+	run_prog tcp 10 tcpclient -t 2 "${args[@]}" 127.0.0.1 "$TP"
+	say "exit status $FG_RC; $(grep -c 'reply: .*the same as we sent' "$KIT_WORK/tcp.out") replies the same as sent"
+	expect "TCP: 20 replies of 20 (exit $FG_RC)" test "$FG_RC" = 0 -a "$(grep -c 'reply: .*the same as we sent' "$KIT_WORK/tcp.out")" = 20
+	verdict "$seen; tcpclient got all 20 replies from tcpserver3"
+}

@@ -344,15 +344,24 @@ isolated() { can_netns; }
 	has '^SEEN: .*none used any CPU time in 1 s'
 }
 
+@test "N8: UDP loses datagrams without a word: udpserver -L 25 drops a quarter, udpclient -k -t counts them; TCP loses nothing" {
+	observe N8
+	has '^udpclient: recvfrom\(fd 3\): no reply from 127\.0\.0\.1:[0-9]+ within 0\.5 s: lost \(5 so far\)'
+	has '^udpclient: 20 datagrams sent, 15 replies, 5 lost$'
+	has '^udpserver: -L 25: datagram 20 lost on purpose: no reply \(5 of 20 lost so far\)$'
+	has '^# exit status 0; 20 replies the same as sent$'
+	if captured; then has '^# captured: 20 datagrams to port 12122, 15 from it$'; fi
+}
+
 # --- scripts/tour, which runs the same experiments --------------------------
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 31 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 32 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[a-z'"'"']' <<<"$output")" -eq 31 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[A-Za-z'"'"']' <<<"$output")" -eq 32 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
