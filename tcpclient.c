@@ -81,6 +81,7 @@ static struct options {
     const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages;                      /* how many -m */
     int step_mode;                      /* -S: pause before each socket call */
+    long fill;                          /* -f BYTES: fill the buffers instead (N5) */
 } opt;
 
 /* What the server has done to the connection, as far as we have seen. */
@@ -112,6 +113,7 @@ static void before_connect(int fd, const struct addrinfo *ai);
 static int connect_failed(int fd, const struct addrinfo *ai, int rc);
 _Noreturn static void cannot_connect(struct addrinfo *servers, int err);
 static void after_connect(int fd);
+_Noreturn static void fill_buffers(int fd);
 static int next_message(struct exchange *x);
 static ssize_t recv_unasked(int fd);
 static enum peer reset_seen(int fd);
@@ -137,6 +139,7 @@ static int all_digits(const char *s);
 static void misplaced_words(const char *host, const char *port);
 static int parse_port(const char *s);
 static long parse_seconds(const char *s);
+static long parse_bytes(const char *s);
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void cannot_resolve(const char *host, int rc);
 _Noreturn static void fail(const char *what);
@@ -393,6 +396,8 @@ static void after_connect(int fd)
         "already done)",
         fd, end_text(fd, OUR_END, here, sizeof here),
         end_text(fd, SERVER_END, there, sizeof there));
+    if (opt.fill > 0)
+        fill_buffers(fd); /* -f: the send-buffer experiment instead of messages; exits */
 }
 
 /* The next message in *x (-m's, or a line of standard input, with a prompt
@@ -653,11 +658,12 @@ static void parse_options(int argc, char **argv)
     opt.timeout_ms = -1;
     long_options(argc, argv);
     opterr = 0;
-    while ((c = getopt(argc, argv, ":b:t:wm:Sh")) != -1) {
+    while ((c = getopt(argc, argv, ":b:t:wm:f:Sh")) != -1) {
         switch (c) {
         case 'b': opt.bind_spec = optarg; break;
         case 't': opt.timeout_ms = parse_seconds(optarg); break;
         case 'w': opt.wait_at_end = 1; break;
+        case 'f': opt.fill = parse_bytes(optarg); break;
         case 'm':
             if (opt.nmessages == MAX_MESSAGES)
                 usage_error("too many -m messages (at most %d)", MAX_MESSAGES);
@@ -742,7 +748,7 @@ static socklen_t bind_address(int family, struct sockaddr_storage *me)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-w] [-m MESSAGE]... [-S] [-h]"
+            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-w] [-m MESSAGE]... [-f BYTES] [-S] [-h]"
             " [HOST [PORT]]\n"
             "TCP client: connects to HOST PORT (default localhost %s), sends each\n"
             "message (a line, with its newline) and prints the reply. Messages are\n"
@@ -752,6 +758,9 @@ static void usage(FILE *out)
             "  -w                 wait for Enter before closing the connection\n"
             "  -m MESSAGE         send MESSAGE instead of reading standard input\n"
             "                     (repeat -m for several messages)\n"
+            "  -f BYTES           instead of messages, send BYTES zero bytes without\n"
+            "                     blocking, and say where the kernel's buffers were full\n"
+            "                     (EAGAIN); wait for room (-t: that long at most, then exit 1)\n"
             "  -S                 step mode: before each socket call, say what it will\n"
             "                     change in lsof/netstat/ss, and wait for Enter\n"
             "  -h                 this help\n",
@@ -1252,4 +1261,63 @@ static const char *err_text(int e)
     else
         snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
     return b;
+}
+
+/* -f BYTES: 1 to 2^31 - 1, else a usage error */
+static long parse_bytes(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 2147483647L)
+        usage_error("-f wants a number of bytes from 1 to 2147483647, not '%s'", s);
+    return v;
+}
+
+/* -f BYTES (N5): send() returns when the bytes are in our kernel, not when
+ * the server has them. Non-blocking, each send() takes what fits in the
+ * buffers (ours, and the server's receive buffer across the connection);
+ * when they are full it fails with EAGAIN where a blocking send() would
+ * sleep. Says how much fitted, and the buffer sizes the kernel uses. */
+_Noreturn static void fill_buffers(int fd)
+{
+    static unsigned char zeros[65536];
+    int sndbuf = 0, rcvbuf = 0, flags = fcntl(fd, F_GETFL);
+    socklen_t len = sizeof sndbuf;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
+        fail("getsockopt(SO_SNDBUF)");
+    len = sizeof rcvbuf;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) < 0)
+        fail("getsockopt(SO_RCVBUF)");
+    say("-f: fd %d: SO_SNDBUF %d bytes, SO_RCVBUF %d bytes (getsockopt: the sizes the kernel "
+        "uses now; Linux grows them as needed)", fd, sndbuf, rcvbuf);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        fail("fcntl(O_NONBLOCK)");
+    long sent = 0, calls = 0;
+    while (sent < opt.fill) {
+        long left = opt.fill - sent;
+        size_t want = left < (long)sizeof zeros ? (size_t)left : sizeof zeros;
+        ssize_t n = send(fd, zeros, want, 0);
+        if (n >= 0) {
+            if (calls++ == 0 || (size_t)n < want)
+                say("send(fd %d, %lu bytes) = %ld: returned at once, the bytes are in the "
+                    "kernel%s", fd, (unsigned long)want, (long)n,
+                    (size_t)n < want ? " (only part fitted)" : "");
+            sent += n;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            say("send(fd %d): %s after %ld bytes in %ld send()s: the buffers are full (the "
+                "server does not read); a blocking send() would sleep here",
+                fd, err_text(errno), sent, calls);
+            if (!wait_for(fd, POLLOUT, opt.timeout_ms)) {
+                fprintf(stderr, "%s: send(fd %d): no room within %.3g s: %ld of %ld bytes "
+                        "sent, the rest never left\n", prog, fd,
+                        (double)opt.timeout_ms / 1000.0, sent, opt.fill);
+                exit(1);
+            }
+        } else if (errno != EINTR)
+            fail("send");
+    }
+    say("-f: all %ld bytes handed to the kernel in %ld send()s", sent, calls);
+    close(fd);
+    exit(0);
 }

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# The walkthrough's 25 observations as code, shared by scripts/tour (which
-# narrates them) and tests/observations.bats (which proves them). Not a
-# script of its own: `source scripts/experiments.sh`, then `exp_run U1`.
+# The walkthrough's 33 observations as code (U1-U11, T1-T14, then N1-N8:
+# the notes at its end), shared by scripts/tour (which narrates them) and
+# tests/observations.bats (which proves them). Not a script of its own:
+# `source scripts/experiments.sh`, then `exp_run U1`.
 #
 # One block per step, in the walkthrough's order: `grep -n '^# === T9'`
 # finds step T9: its id, title and lecture text (exp_def), then its function
@@ -1117,6 +1118,58 @@ exp_N4() {
 		test "$N4_RC" = 1 -a -n "$(grep -E 'recv\(fd 3\): .*\(ECONNRESET\)' "$KIT_WORK/c2.out")"
 	N4_SEEN+=", ECONNRESET"
 	verdict "each failure named its call, its meaning and its errno name in one line and exited 1: $N4_SEEN"
+}
+
+# === N5: send() returns when the bytes are in the kernel, not when they arrived
+exp_def N5 "send() returns when the bytes are in the kernel: against a server that does not read they wait in its Recv-Q, then Send-Q fills and send() would block" \
+"When send() returns, the bytes are in our kernel: the server may not
+have read them, or even received them. Against a server that does not
+read: a small send returns at once and waits in the server's Recv-Q;
+keep sending and both buffers fill, until send() would block."
+
+# n5_stopped: tcpserver1 -S, released up to its pause before recv() (it
+# accepts the client that comes, then never reads).
+n5_stopped() {
+	EXP_PRESSED=() EXP_STEPPING=()
+	rm -f "$KIT_WORK/server.in" # part 1's FIFO
+	port_arg tcpserver1 "$TP"
+	start_stepping server tcpserver1 "${PA[@]}"
+	press 5 socket
+	press 5 bind
+	press 5 listen
+	press 5 accept
+}
+
+exp_N5() {
+	local sent rq sq line
+	say "1. a small send to a server stopped before recv():"
+	n5_stopped
+	start_prog c1 tcpclient -t 30 -m hello 127.0.0.1 "$TP"
+	expect_soon "send() to return at once" 5 file_has "$KIT_WORK/c1.out" 'send\(fd 3\) = 6 bytes'
+	out_lines c1 'send\(fd 3\) ='
+	want "the 6 bytes in the server's Recv-Q (it has not read them)" "^ESTAB +6 +0 +[0-9.]+:$TP "
+	want "nothing left in the client's Send-Q (the server's kernel ACKed them)" "^ESTAB +0 +0 +[0-9.]+:[0-9]+ +[0-9.]+:$TP "
+	ev_soon ss -tan "( sport = :$TP or dport = :$TP )"
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. keep sending: 100000000 bytes, without blocking (-f), to a server that does not read:"
+	n5_stopped
+	start_prog c2 tcpclient -t 3 -f 100000000 127.0.0.1 "$TP"
+	expect_soon "send() to stop with EAGAIN" 5 file_has "$KIT_WORK/c2.out" '\(EAGAIN\) after [0-9]+ bytes' ||
+		{ verdict ""; return; }
+	out_lines c2 'SO_SNDBUF|returned at once|EAGAIN'
+	sent=$(out_value c2 '.*\(EAGAIN\) after ([0-9]+) bytes.*')
+	want "the server's Recv-Q full" "^ESTAB +[1-9][0-9]* +0 +[0-9.]+:$TP "
+	want "the client's Send-Q full" "^ESTAB +0 +[1-9][0-9]* +[0-9.]+:[0-9]+ +[0-9.]+:$TP "
+	ev_soon ss -tan "( sport = :$TP or dport = :$TP )"
+	rq=$(awk -v p=":$TP" '$1 == "ESTAB" && $4 ~ p "$" { print $2 }' <<<"$EV")
+	sq=$(awk -v p=":$TP" '$1 == "ESTAB" && $5 ~ p "$" { print $3 }' <<<"$EV")
+	say "Recv-Q $rq + Send-Q $sq = $((${rq:-0} + ${sq:-0})) bytes; send() had taken $sent"
+	expect "Recv-Q + Send-Q to hold what send() took ($rq + $sq vs $sent)" test "$((${rq:-0} + ${sq:-0}))" = "${sent:-x}"
+	expect_soon "the client to give up after -t 3 (no room)" 6 file_has "$KIT_WORK/c2.out" 'no room within 3 s'
+	out_lines c2 'no room'
+	line=$(grep -oE 'SO_SNDBUF [0-9]+ bytes, SO_RCVBUF [0-9]+ bytes' "$KIT_WORK/c2.out")
+	verdict "send() of 6 bytes returned at once, the bytes waiting in the server's Recv-Q; sending on, non-blocking send() took $sent bytes (server's Recv-Q $rq, client's Send-Q $sq), then failed with EAGAIN: a blocking send() would sleep there ($line)"
 }
 
 # === N6: a TCP stream has no message boundaries; UDP keeps each datagram whole
