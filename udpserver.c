@@ -50,7 +50,8 @@ static struct options {
     int quiet;           /* -q: no line per datagram (for benchmarks) */
     int step;            /* -S: pause before each socket call */
     int lose_percent;    /* -L: drop this share of the datagrams (a lossy network) */
-} opt = {NULL, DEFAULT_PORT, 0, 0, 0};
+    size_t recv_size;    /* -n: the most one recvfrom() takes (default: any datagram) */
+} opt = {NULL, DEFAULT_PORT, 0, 0, 0, MAX_DATAGRAM + 1};
 
 static const char *prog = "udpserver";
 
@@ -84,6 +85,7 @@ static const char *fmt(const char *f, ...);
 static int port_value(const char *s);
 static int parse_port(const char *s);
 static int parse_percent(const char *s);
+static size_t parse_size(const char *s);
 static int lose_this_one(void);
 static void local_address(const char *host, int port, struct sockaddr_in *out);
 static const char *addr_text(const void *sa, char *buf, size_t size);
@@ -122,9 +124,10 @@ int main(int argc, char **argv)
 
         /* recvfrom(): sleep until a datagram is queued on the socket, then
          * take one whole datagram (never part of one, never two) and the
-         * address it came from. An empty datagram is a valid one: n == 0. */
+         * address it came from. An empty datagram is a valid one: n == 0.
+         * (-n: a buffer too small for the datagram gets its start; the rest is lost.) */
         before_recvfrom(fd, &me);
-        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peerlen);
+        ssize_t n = recvfrom(fd, buf, opt.recv_size, 0, (struct sockaddr *)&peer, &peerlen);
         if (n < 0) {
             recvfrom_failed(fd); /* one line, and on to the next datagram */
             continue;
@@ -221,8 +224,11 @@ static void after_recvfrom(int fd, const unsigned char *buf, ssize_t n,
 {
     char from[INET6_ADDRSTRLEN + 8];
     if (!opt.quiet)
-        say("recvfrom(fd %d) = %ld bytes from %s: %s", fd, (long)n,
-            addr_text(peer, from, sizeof from), payload_text(buf, (size_t)n));
+        say("recvfrom(fd %d) = %ld bytes from %s: %s%s", fd, (long)n,
+            addr_text(peer, from, sizeof from), payload_text(buf, (size_t)n),
+            (size_t)n == opt.recv_size ? " (it filled the -n buffer: the rest of a longer "
+                                         "datagram is lost, UDP cuts it: MSG_TRUNC)"
+                                       : "");
 }
 
 static void before_sendto(int fd, const struct sockaddr_in *me, ssize_t n,
@@ -255,7 +261,7 @@ static void after_sendto(int fd, ssize_t n, const struct sockaddr_storage *peer)
 
 static void parse_options(int argc, char **argv)
 {
-    const char *optstring = ":p:a:L:qSh";
+    const char *optstring = ":p:a:L:n:qSh";
     int c;
 
     check_long_options(argc, argv, optstring);
@@ -266,6 +272,7 @@ static void parse_options(int argc, char **argv)
         case 'a': opt.address = optarg; break;
         case 'q': opt.quiet = 1; break;
         case 'L': opt.lose_percent = parse_percent(optarg); break;
+        case 'n': opt.recv_size = parse_size(optarg); break;
         case 'S': opt.step = 1; break;
         case 'h': usage(stdout); exit(0);
         case ':': usage_error("option -%c needs an argument", optopt);
@@ -310,7 +317,7 @@ static void check_long_options(int argc, char **argv, const char *optstring)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-p PORT] [-a ADDRESS] [-L PERCENT] [-q] [-S] [-h]\n"
+            "usage: %s [-p PORT] [-a ADDRESS] [-L PERCENT] [-n BYTES] [-q] [-S] [-h]\n"
             "UDP echo server: sends every datagram back to its sender.\n"
             "  -p PORT     UDP port to bind (default %d)\n"
             "  -a ADDRESS  bind to this local address or host name only\n"
@@ -318,6 +325,8 @@ static void usage(FILE *out)
             "  -L PERCENT  lose PERCENT of the datagrams, as a lossy network would:\n"
             "              receive them but send no reply (evenly spread: -L 25 is\n"
             "              every 4th); a line says which\n"
+            "  -n BYTES    read each datagram into a buffer of BYTES bytes (default: room\n"
+            "              for any): a longer datagram is cut to it, the rest is lost\n"
             "  -q          quiet: no line per datagram\n"
             "  -S          step mode: before each socket call, say what it will\n"
             "              change in lsof/netstat/ss, and wait for Enter\n"
@@ -620,4 +629,15 @@ static int lose_this_one(void)
     say("-L %d: datagram %lu lost on purpose: no reply (%lu of %lu lost so far)",
         opt.lose_percent, received, lost, received);
     return 1;
+}
+
+/* -n BYTES: 1 to MAX_DATAGRAM, else a usage error */
+static size_t parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > MAX_DATAGRAM)
+        usage_error("-n wants a number of bytes from 1 to %d, not '%s'", MAX_DATAGRAM, s);
+    return (size_t)v;
 }

@@ -1176,7 +1176,8 @@ exp_N5() {
 exp_def N6 "a TCP stream has no message boundaries; UDP keeps each datagram whole" \
 "TCP carries bytes, not messages: two send()s that arrive while the
 server is not reading come out of one recv(), and one large send() comes
-out in many recv()s of varying size. UDP keeps each datagram whole."
+out in many recv()s of varying size. UDP keeps each datagram whole, or
+cuts it to the reader's buffer: the rest is lost."
 
 # n6_sizes NAME: the sizes NAME's recv() lines report, one a line
 n6_sizes() { sed -nE 's/.*recv\(fd [0-9]+\) = ([0-9]+) bytes.*/\1/p' "$(out_file "$1")"; }
@@ -1239,7 +1240,17 @@ exp_N6() {
 	press 5 sendto
 	expect_soon "two recvfrom()s of 4 bytes each" 5 file_count "$KIT_WORK/userver.out" 'recvfrom\(fd 3\) = 4 bytes' 2
 	out_lines userver 'recvfrom\(fd 3\) ='
-	verdict "TCP: two sends came out of one recv() of 8 bytes; one send of 1000000 bytes came out of $n recv()s of $distinct different sizes. UDP: two datagrams sent the same way came out of two recvfrom()s of 4 bytes each"
+
+	exp_net_new || { give_up "a fresh place for part 4"; return; }
+	say "4. UDP: a datagram longer than the server's buffer (udpserver -n 10 reads 10 bytes at most):"
+	srv udpserver "$UP" -n 10 || { give_up "udpserver -n 10 to start"; return; }
+	run_prog cut 5 udpclient -t 2 -m 0123456789abcdefghij -m short 127.0.0.1 "$UP"
+	out_lines udpserver 'recvfrom\(fd 3\) ='
+	out_lines cut 'recvfrom\(fd 3\) ='
+	expect "the 20-byte datagram cut to 10 bytes" file_has "$SERVER_OUT" 'recvfrom\(fd 3\) = 10 bytes .*"0123456789" \(it filled the -n buffer'
+	expect "the next datagram whole: the cut bytes are gone, not kept for later" file_has "$SERVER_OUT" 'recvfrom\(fd 3\) = 5 bytes .*"short"$'
+	expect "the client to get 10 bytes back, not its 20" file_has "$KIT_WORK/cut.out" '= 10 bytes .*"0123456789" \(not what we sent\)'
+	verdict "TCP: two sends came out of one recv() of 8 bytes; one send of 1000000 bytes came out of $n recv()s of $distinct different sizes. UDP: two datagrams sent the same way came out of two recvfrom()s of 4 bytes each; a 20-byte datagram read with a 10-byte buffer lost its last 10 bytes (MSG_TRUNC), and the next datagram came whole"
 }
 
 # === N7: blocking: a waiting server sleeps in the kernel and uses no CPU

@@ -342,7 +342,9 @@ isolated() { can_netns; }
 	has '^tcpserver1: recv\(fd 4\) = 8 bytes from [0-9.:]+: "one\\ntwo\\n"$'
 	has "^# multi's recv\\(\\) sizes, in order: .*\\([0-9]+ recv\\(\\)s, 1000000 bytes, [0-9]+ different sizes\\)$"
 	[ "$(grep -cE '^udpserver: recvfrom\(fd 3\) = 4 bytes from [0-9.:]+: "(one|two)\\n"$' <<<"$output")" -eq 2 ]
-	has '^SEEN: TCP: two sends came out of one recv\(\) of 8 bytes'
+	has '^udpserver: recvfrom\(fd 3\) = 10 bytes from [0-9.:]+: "0123456789" \(it filled the -n buffer: .*MSG_TRUNC\)$'
+	has '^udpserver: recvfrom\(fd 3\) = 5 bytes from [0-9.:]+: "short"$'
+	has '^SEEN: TCP: two sends came out of one recv\(\) of 8 bytes.* a 20-byte datagram read with a 10-byte buffer lost its last 10 bytes'
 }
 
 @test "N7: blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" {
