@@ -70,7 +70,7 @@ lint:
 	shellcheck -x -s bash scripts/lib.sh scripts/experiment-lib.sh tests/helper.bash tests/*.bats
 
 # The walkthrough, run and narrated: every observation with its evidence
-# (scripts/tour -h: one step, lecture mode). Root and tcpdump for all 25.
+# (scripts/tour -h: one step, lecture mode). Root and tcpdump for all the steps.
 tour: all
 	scripts/tour
 

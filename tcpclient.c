@@ -47,6 +47,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,7 @@ static struct options {
     const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages;                      /* how many -m */
     int step_mode;                      /* -S: pause before each socket call */
+    long fill;                          /* -f BYTES: fill the buffers instead (N5) */
 } opt;
 
 /* What the server has done to the connection, as far as we have seen. */
@@ -110,6 +113,7 @@ static void before_connect(int fd, const struct addrinfo *ai);
 static int connect_failed(int fd, const struct addrinfo *ai, int rc);
 _Noreturn static void cannot_connect(struct addrinfo *servers, int err);
 static void after_connect(int fd);
+_Noreturn static void fill_buffers(int fd);
 static int next_message(struct exchange *x);
 static ssize_t recv_unasked(int fd);
 static enum peer reset_seen(int fd);
@@ -135,11 +139,14 @@ static int all_digits(const char *s);
 static void misplaced_words(const char *host, const char *port);
 static int parse_port(const char *s);
 static long parse_seconds(const char *s);
+static long parse_bytes(const char *s);
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void cannot_resolve(const char *host, int rc);
 _Noreturn static void fail(const char *what);
 static void say(const char *fmt, ...);
 static void stdout_check(void);
+static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *fmt, ...);
 static const char *family_name(int family);
 static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long timeout_ms);
@@ -301,6 +308,7 @@ static void after_socket(int fd, const struct addrinfo *ai)
 
 static void before_bind(int fd, const struct sockaddr_storage *me)
 {
+    step_byte_order((const struct sockaddr *)me);
     char here[ADDR_TEXT];
     addr_text((const struct sockaddr *)me, here, sizeof here);
     step("bind(fd %d, %s)\n"
@@ -315,7 +323,7 @@ _Noreturn static void bind_failed(int fd, const struct sockaddr_storage *me)
     int e = errno;
     char here[ADDR_TEXT];
     fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, fd,
-            addr_text((const struct sockaddr *)me, here, sizeof here), strerror(e),
+            addr_text((const struct sockaddr *)me, here, sizeof here), err_text(e),
             e == EADDRINUSE      ? " (an earlier connection from this port may "
                                    "still be in TIME_WAIT: see ss -tan)"
             : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
@@ -331,6 +339,7 @@ static void after_bind(int fd, const struct sockaddr_storage *me)
 
 static void before_connect(int fd, const struct addrinfo *ai)
 {
+    step_byte_order(ai->ai_addr);
     char there[ADDR_TEXT];
     addr_text(ai->ai_addr, there, sizeof there);
     step("connect(fd %d, %s)\n"
@@ -354,12 +363,12 @@ static int connect_failed(int fd, const struct addrinfo *ai, int rc)
                      (double)opt.timeout_ms / 1000.0);
         else /* the kernel's own retries ran out */
             snprintf(when, sizeof when, "after the kernel's retries: it gave up (%s)",
-                     strerror(err));
+                     err_text(err));
         say("connect(fd %d, %s): no SYN-ACK %s. A server whose accept queue is full drops SYNs "
             "silently (Linux); a firewall may too",
             fd, there, when);
     } else
-        say("connect(fd %d, %s): %s%s%s", fd, there, strerror(err),
+        say("connect(fd %d, %s): %s%s%s", fd, there, err_text(err),
             err == ECONNREFUSED ? ": the server's kernel answered our SYN with RST, "
                                   "since no socket LISTENs on that port"
                                 : "",
@@ -375,7 +384,7 @@ _Noreturn static void cannot_connect(struct addrinfo *servers, int err)
         tried_v4 |= ai->ai_family == AF_INET;
     freeaddrinfo(servers);
     fprintf(stderr, "%s: cannot connect to %s port %s: %s%s\n", prog, opt.host, opt.port,
-            err == ETIMEDOUT ? "timed out (see above)" : strerror(err),
+            err == ETIMEDOUT ? "no SYN-ACK in time (ETIMEDOUT, see above)" : err_text(err),
             err == ECONNREFUSED && !tried_v4 ? IPV4_ONLY_HINT : "");
     exit(1);
 }
@@ -387,6 +396,8 @@ static void after_connect(int fd)
         "already done)",
         fd, end_text(fd, OUR_END, here, sizeof here),
         end_text(fd, SERVER_END, there, sizeof there));
+    if (opt.fill > 0)
+        fill_buffers(fd); /* -f: the send-buffer experiment instead of messages; exits */
 }
 
 /* The next message in *x (-m's, or a line of standard input, with a prompt
@@ -431,7 +442,7 @@ static ssize_t recv_unasked(int fd)
 /* recv() failed (errno): the server's RST. */
 static enum peer reset_seen(int fd)
 {
-    say("recv(fd %d): %s: the server reset the connection", fd, strerror(errno));
+    say("recv(fd %d): %s: the server reset the connection", fd, err_text(errno));
     return PEER_RESET;
 }
 
@@ -477,7 +488,7 @@ static void before_send(int fd, const struct exchange *x)
 /* send() failed: the connection is gone (PEER_RESET). */
 static enum peer send_failed(int fd)
 {
-    fprintf(stderr, "%s: send(fd %d): %s (the server is gone)\n", prog, fd, strerror(errno));
+    fprintf(stderr, "%s: send(fd %d): %s (the server is gone)\n", prog, fd, err_text(errno));
     return PEER_RESET;
 }
 
@@ -601,7 +612,7 @@ static enum peer wait_at_end(int fd, enum peer peer)
                 fd);
             peer = PEER_CLOSED;
         } else if (n < 0 && errno != EINTR) {
-            say("recv(fd %d): %s", fd, strerror(errno));
+            say("recv(fd %d): %s", fd, err_text(errno));
             peer = PEER_RESET;
         }
         if (p[0].revents != 0)
@@ -647,11 +658,12 @@ static void parse_options(int argc, char **argv)
     opt.timeout_ms = -1;
     long_options(argc, argv);
     opterr = 0;
-    while ((c = getopt(argc, argv, ":b:t:wm:Sh")) != -1) {
+    while ((c = getopt(argc, argv, ":b:t:wm:f:Sh")) != -1) {
         switch (c) {
         case 'b': opt.bind_spec = optarg; break;
         case 't': opt.timeout_ms = parse_seconds(optarg); break;
         case 'w': opt.wait_at_end = 1; break;
+        case 'f': opt.fill = parse_bytes(optarg); break;
         case 'm':
             if (opt.nmessages == MAX_MESSAGES)
                 usage_error("too many -m messages (at most %d)", MAX_MESSAGES);
@@ -736,7 +748,7 @@ static socklen_t bind_address(int family, struct sockaddr_storage *me)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-w] [-m MESSAGE]... [-S] [-h]"
+            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-w] [-m MESSAGE]... [-f BYTES] [-S] [-h]"
             " [HOST [PORT]]\n"
             "TCP client: connects to HOST PORT (default localhost %s), sends each\n"
             "message (a line, with its newline) and prints the reply. Messages are\n"
@@ -746,6 +758,9 @@ static void usage(FILE *out)
             "  -w                 wait for Enter before closing the connection\n"
             "  -m MESSAGE         send MESSAGE instead of reading standard input\n"
             "                     (repeat -m for several messages)\n"
+            "  -f BYTES           instead of messages, send BYTES zero bytes without\n"
+            "                     blocking, and say where the kernel's buffers were full\n"
+            "                     (EAGAIN); wait for room (-t: that long at most, then exit 1)\n"
             "  -S                 step mode: before each socket call, say what it will\n"
             "                     change in lsof/netstat/ss, and wait for Enter\n"
             "  -h                 this help\n",
@@ -862,7 +877,7 @@ _Noreturn static void cannot_resolve(const char *host, int rc)
 
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -886,7 +901,7 @@ static void stdout_check(void)
     if (!ferror(stdout) && fflush(stdout) == 0)
         return;
     fprintf(stderr, "%s: stdout: %s: cannot show the output\n", prog,
-            strerror(errno != 0 ? errno : EIO));
+            err_text(errno != 0 ? errno : EIO));
     exit(1);
 }
 
@@ -1053,7 +1068,7 @@ static char *end_text(int fd, enum end which, char *buf, size_t size)
     if (rc == 0)
         return addr_text((struct sockaddr *)&ss, buf, size);
     snprintf(buf, size, "%s (%s: %s)", which == SERVER_END ? "no peer" : "unknown",
-             which == SERVER_END ? "getpeername" : "getsockname", strerror(errno));
+             which == SERVER_END ? "getpeername" : "getsockname", err_text(errno));
     return buf;
 }
 
@@ -1176,4 +1191,133 @@ static int wait_for_enter(void)
 {
     char *line;
     return next_line(&line, 1 << 20) >= 0;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step_mode)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
+}
+
+/* -f BYTES: 1 to 2^31 - 1, else a usage error */
+static long parse_bytes(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 2147483647L)
+        usage_error("-f wants a number of bytes from 1 to 2147483647, not '%s'", s);
+    return v;
+}
+
+/* -f BYTES (N5): send() returns when the bytes are in our kernel, not when
+ * the server has them. Non-blocking, each send() takes what fits in the
+ * buffers (ours, and the server's receive buffer across the connection);
+ * when they are full it fails with EAGAIN where a blocking send() would
+ * sleep. Says how much fitted, and the buffer sizes the kernel uses. */
+_Noreturn static void fill_buffers(int fd)
+{
+    static unsigned char zeros[65536];
+    int sndbuf = 0, rcvbuf = 0, flags = fcntl(fd, F_GETFL);
+    socklen_t len = sizeof sndbuf;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
+        fail("getsockopt(SO_SNDBUF)");
+    len = sizeof rcvbuf;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) < 0)
+        fail("getsockopt(SO_RCVBUF)");
+    say("-f: fd %d: SO_SNDBUF %d bytes, SO_RCVBUF %d bytes (getsockopt: the sizes the kernel "
+        "uses now; Linux grows them as needed)", fd, sndbuf, rcvbuf);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        fail("fcntl(O_NONBLOCK)");
+    long sent = 0, calls = 0;
+    while (sent < opt.fill) {
+        long left = opt.fill - sent;
+        size_t want = left < (long)sizeof zeros ? (size_t)left : sizeof zeros;
+        ssize_t n = send(fd, zeros, want, 0);
+        if (n >= 0) {
+            if (calls++ == 0 || (size_t)n < want)
+                say("send(fd %d, %lu bytes) = %ld: returned at once, the bytes are in the "
+                    "kernel%s", fd, (unsigned long)want, (long)n,
+                    (size_t)n < want ? " (only part fitted)" : "");
+            sent += n;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            say("send(fd %d): %s after %ld bytes in %ld send()s: the buffers are full (the "
+                "server does not read); a blocking send() would sleep here",
+                fd, err_text(errno), sent, calls);
+            if (!wait_for(fd, POLLOUT, opt.timeout_ms)) {
+                fprintf(stderr, "%s: send(fd %d): no room within %.3g s: %ld of %ld bytes "
+                        "sent, the rest never left\n", prog, fd,
+                        (double)opt.timeout_ms / 1000.0, sent, opt.fill);
+                exit(1);
+            }
+        } else if (errno != EINTR)
+            fail("send");
+    }
+    say("-f: all %ld bytes handed to the kernel in %ld send()s", sent, calls);
+    close(fd);
+    exit(0);
 }

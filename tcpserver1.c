@@ -36,6 +36,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,8 @@ static void usage(FILE *out);
 _Noreturn static void usage_error(const char *f, ...);
 _Noreturn static void fail(const char *what);
 static void say(const char *f, ...);
+static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
@@ -206,6 +210,7 @@ static void after_reuseaddr(int lfd)
 
 static void before_bind(int lfd)
 {
+    step_byte_order((const struct sockaddr *)&opt.me);
     step(fmt("bind(fd %d, %s)", lfd, opt.here),
          fmt("fd %d has no address: ss -tln does not show port %d", lfd, opt.port),
          fmt("fd %d owns %s but is not LISTEN yet (a connect() is still refused)", lfd,
@@ -235,7 +240,7 @@ _Noreturn static void bind_failed(int lfd)
         snprintf(why, sizeof why, " (that address is not one of this machine's)");
     else if (e == EACCES)
         snprintf(why, sizeof why, " (ports below 1024 need root)");
-    fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, opt.here, strerror(e), why);
+    fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, opt.here, err_text(e), why);
     exit(1);
 }
 
@@ -271,7 +276,7 @@ static void before_accept(int lfd)
 static void accept_failed(int lfd)
 {
     if (errno != EINTR)
-        fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, strerror(errno));
+        fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, err_text(errno));
 }
 
 static void after_accept(int lfd, int cfd, const struct sockaddr_storage *peer)
@@ -304,7 +309,7 @@ static enum client_state after_recv(int cfd, const struct sockaddr_storage *peer
     char them[ADDR_TEXT_SIZE];
     peer_text(peer, them, sizeof them);
     if (n < 0) {
-        say("recv(fd %d): %s: the client reset the connection", cfd, strerror(e));
+        say("recv(fd %d): %s: the client reset the connection", cfd, err_text(e));
         return CLIENT_RESET;
     }
     if (n == 0) {
@@ -325,7 +330,7 @@ static void before_send(int cfd, const struct sockaddr_storage *peer, ssize_t n)
 
 static enum client_state send_failed(int cfd)
 {
-    say("send(fd %d): %s: the client is gone", cfd, strerror(errno));
+    say("send(fd %d): %s: the client is gone", cfd, err_text(errno));
     return CLIENT_RESET;
 }
 
@@ -456,7 +461,7 @@ _Noreturn static void usage_error(const char *f, ...)
 
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -476,7 +481,7 @@ static void say(const char *f, ...)
     putchar('\n'); /* line buffered: the line is written here */
     if (ferror(stdout) || fflush(stdout) == EOF) {
         fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
-                strerror(errno));
+                err_text(errno));
         log_lost = 1;
     }
 }
@@ -688,4 +693,74 @@ static const char *payload_text(const unsigned char *p, size_t n)
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
 }

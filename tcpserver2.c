@@ -39,6 +39,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +110,8 @@ static void usage(FILE *out);
 _Noreturn static void usage_error(const char *f, ...);
 _Noreturn static void fail(const char *what);
 static void say(const char *f, ...);
+static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static char *addr_text(const struct sockaddr *sa, char *buf, size_t size);
@@ -306,7 +310,7 @@ static void before_socket(const struct addrinfo *ai)
 static int socket_failed(const struct addrinfo *ai)
 {
     int err = errno;
-    say("socket(%s): %s: %s", family_name(ai->ai_family), strerror(err),
+    say("socket(%s): %s: %s", family_name(ai->ai_family), err_text(err),
         ai->ai_family == AF_INET6 ? "no IPv6 on this host, trying the next candidate"
                                   : "trying the next candidate");
     bind_why[0] = '\0';
@@ -343,6 +347,7 @@ static void after_reuseaddr(int s)
 
 static void before_bind(int s, const struct addrinfo *ai)
 {
+    step_byte_order(ai->ai_addr);
     char here[ADDR_TEXT_SIZE];
     addr_text(ai->ai_addr, here, sizeof here);
     step(fmt("bind(fd %d, %s)", s, here), fmt("fd %d has no address", s),
@@ -356,7 +361,7 @@ static int bind_failed(int s, const struct addrinfo *ai)
     int err = errno;
     char here[ADDR_TEXT_SIZE];
     bind_advice(s, err, ai->ai_addr, bind_why, sizeof bind_why);
-    say("bind(fd %d, %s): %s%s", s, addr_text(ai->ai_addr, here, sizeof here), strerror(err),
+    say("bind(fd %d, %s): %s%s", s, addr_text(ai->ai_addr, here, sizeof here), err_text(err),
         bind_why);
     v6_bind_failed |= ai->ai_family == AF_INET6;
     return err;
@@ -370,7 +375,7 @@ static void after_bind(int s, const struct addrinfo *ai)
 
 _Noreturn static void no_candidate_bound(int err)
 {
-    fprintf(stderr, "%s: no candidate address could be used: %s%s\n", prog, strerror(err),
+    fprintf(stderr, "%s: no candidate address could be used: %s%s\n", prog, err_text(err),
             err == EADDRINUSE || err == EACCES ? bind_why : "");
     exit(1);
 }
@@ -418,7 +423,7 @@ static void before_accept(int lfd)
 static void accept_failed(int lfd)
 {
     if (errno != EINTR)
-        fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, strerror(errno));
+        fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, err_text(errno));
 }
 
 static void after_accept(int lfd, int cfd, const struct sockaddr_storage *peer)
@@ -447,7 +452,7 @@ static enum client_state after_recv(int cfd, const struct sockaddr_storage *peer
     char them[ADDR_TEXT_SIZE];
     peer_text(peer, them, sizeof them);
     if (n < 0) {
-        say("recv(fd %d): %s: the client reset the connection", cfd, strerror(e));
+        say("recv(fd %d): %s: the client reset the connection", cfd, err_text(e));
         return CLIENT_RESET;
     }
     if (n == 0) {
@@ -468,7 +473,7 @@ static void before_send(int cfd, const struct sockaddr_storage *peer, ssize_t n)
 
 static enum client_state send_failed(int cfd)
 {
-    say("send(fd %d): %s: the client is gone", cfd, strerror(errno));
+    say("send(fd %d): %s: the client is gone", cfd, err_text(errno));
     return CLIENT_RESET;
 }
 
@@ -588,7 +593,7 @@ _Noreturn static void usage_error(const char *f, ...)
 
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -608,7 +613,7 @@ static void say(const char *f, ...)
     putchar('\n'); /* line buffered: the line is written here */
     if (ferror(stdout) || fflush(stdout) == EOF) {
         fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
-                strerror(errno));
+                err_text(errno));
         log_lost = 1;
     }
 }
@@ -870,4 +875,74 @@ static const char *payload_text(const unsigned char *p, size_t n)
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
 }

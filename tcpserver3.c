@@ -38,6 +38,8 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,8 @@ static void usage(FILE *out);
 _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
 static void say(const char *fmt, ...);
+static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *fmt, ...);
 static int is_port(const char *s);
 static int parse_port(const char *s);
@@ -258,7 +262,7 @@ static void accept_clients(int lfd)
         /* Linux does not pass O_NONBLOCK on from the listener; BSD does. */
         if (set_nonblocking(fd) < 0) {
             fprintf(stderr, "%s: fcntl(fd %d, O_NONBLOCK): %s: closing it\n", prog, fd,
-                    strerror(errno));
+                    err_text(errno));
             close(fd);
             continue;
         }
@@ -269,7 +273,7 @@ static void accept_clients(int lfd)
         int one = 1;
         if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
             fprintf(stderr, "%s: setsockopt(fd %d, TCP_NODELAY): %s (going on)\n", prog, fd,
-                    strerror(errno));
+                    err_text(errno));
         struct client *c = &clients[fd];
         memset(c, 0, sizeof *c);
         snprintf(c->peer, sizeof c->peer, "%s", them);
@@ -295,7 +299,7 @@ static void echo(int fd)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return; /* nothing after all: select() will tell us again */
     if (n < 0) {
-        snprintf(why, sizeof why, "recv: %s", strerror(errno));
+        snprintf(why, sizeof why, "recv: %s", err_text(errno));
         close_client(fd, why);
         return;
     }
@@ -308,7 +312,7 @@ static void echo(int fd)
     before_send(fd, n);
     ssize_t sent = send_nonblocking(fd, buf, (size_t)n);
     if (sent < 0) {
-        snprintf(why, sizeof why, "send: %s", strerror(errno));
+        snprintf(why, sizeof why, "send: %s", err_text(errno));
         close_client(fd, why);
         return;
     }
@@ -340,7 +344,7 @@ static void send_pending(int fd)
                                     c->pending_len - c->pending_off);
     if (sent < 0) {
         char why[128];
-        snprintf(why, sizeof why, "send: %s", strerror(errno));
+        snprintf(why, sizeof why, "send: %s", err_text(errno));
         close_client(fd, why);
         return;
     }
@@ -425,6 +429,7 @@ static void after_setsockopt(int lfd)
 
 static void before_bind(int lfd, const struct sockaddr_in *me)
 {
+    step_byte_order((const struct sockaddr *)me);
     char here[64];
     addr_text((const struct sockaddr *)me, here, sizeof here);
     step("bind(fd %d, %s)\n"
@@ -454,7 +459,7 @@ _Noreturn static void bind_failed(int lfd, const struct sockaddr_in *me)
         snprintf(advice, sizeof advice, " (that address is not one of this machine's)");
     else if (e == EACCES)
         snprintf(advice, sizeof advice, " (ports below 1024 need root)");
-    fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, strerror(e), advice);
+    fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, lfd, here, err_text(e), advice);
     exit(1);
 }
 
@@ -538,9 +543,9 @@ static void accept_failed(int lfd, int err)
 {
     if (err == EMFILE || err == ENFILE)
         fprintf(stderr, "%s: accept(fd %d): %s: not accepting for 100 ms\n", prog, lfd,
-                strerror(err));
+                err_text(err));
     else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED)
-        fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, strerror(err));
+        fprintf(stderr, "%s: accept(fd %d): %s (going on)\n", prog, lfd, err_text(err));
 }
 
 /* accept() gave fd, but we close it at once: why. */
@@ -717,7 +722,7 @@ _Noreturn static void usage_error(const char *f, ...)
 
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -739,7 +744,7 @@ static void say(const char *f, ...)
     if (ferror(stdout) || fflush(stdout) == EOF) {
         log_lost = 1;
         fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
-                strerror(errno != 0 ? errno : EIO));
+                err_text(errno != 0 ? errno : EIO));
     }
     errno = saved;
 }
@@ -906,4 +911,74 @@ static const char *payload_text(const unsigned char *p, size_t n, char out[TEXT_
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
 }

@@ -37,6 +37,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +62,8 @@ static struct options {
     int step;                     /* -S: pause before each socket call */
     const char *messages[MAX_MESSAGES]; /* -m, in order */
     int nmessages;
-} opt = {"localhost", DEFAULT_PORT, NULL, NULL, NULL, AF_INET, -1, 0, 0, {NULL}, 0};
+    int keep_going;               /* -k: a reply missing after -t is counted, not fatal */
+} opt = {"localhost", DEFAULT_PORT, NULL, NULL, NULL, AF_INET, -1, 0, 0, {NULL}, 0, 0};
 
 static const char *prog = "udpclient";
 
@@ -75,11 +78,13 @@ _Noreturn static void sendto_failed(int fd, const struct sockaddr_storage *serve
 static void after_sendto(int fd, const char *msg, long len,
                          const struct sockaddr_storage *server);
 static void before_recvfrom(int fd);
-_Noreturn static void no_reply(int fd, const struct sockaddr_storage *server);
+static void no_reply(int fd, const struct sockaddr_storage *server);
 static void after_recvfrom(int fd, const unsigned char *reply, ssize_t n,
                            const struct sockaddr_storage *from, const char *msg, long len);
 static void before_close(int fd);
 static void after_close(int fd);
+static void lost_one(int fd, const struct sockaddr_storage *server);
+static int replies_lost(void);
 
 /* The plumbing. */
 static void parse_options(int argc, char **argv);
@@ -93,6 +98,8 @@ _Noreturn static void fail(const char *what);
 static void start_log(void);
 static void say(const char *fmt, ...);
 static void stdout_check(void);
+static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static int all_digits(const char *s);
@@ -161,8 +168,10 @@ int main(int argc, char **argv)
          * "port unreachable" for an unconnected socket, so we would wait for
          * ever. -t puts a limit on that wait: poll() first, with a timeout. */
         before_recvfrom(fd);
-        if (!wait_readable(fd, opt.timeout_ms))
-            no_reply(fd, &server); /* exit 1: UDP never says why */
+        if (!wait_readable(fd, opt.timeout_ms)) {
+            no_reply(fd, &server); /* exit 1: UDP never says why (-k: counted) */
+            continue;
+        }
         struct sockaddr_storage from;
         socklen_t fromlen = sizeof from;
         ssize_t n;
@@ -179,7 +188,7 @@ int main(int argc, char **argv)
     before_close(fd);
     close(fd);
     after_close(fd);
-    return 0;
+    return replies_lost(); /* -k: how many never came back; 1 if any */
 }
 
 /* ==== The lesson ends here. Below: what step mode and the log say at each call (in lecture order), then the plumbing. ==== */
@@ -215,6 +224,7 @@ static void after_socket(int fd)
 
 static void before_bind(int fd, const struct sockaddr_storage *local)
 {
+    step_byte_order((const struct sockaddr *)local);
     char me[INET6_ADDRSTRLEN + 8];
     addr_text(local, me, sizeof me);
     step(fmt("bind(fd %d, %s)", fd, me),
@@ -227,7 +237,7 @@ _Noreturn static void bind_failed(int fd, const struct sockaddr_storage *local)
     int e = errno;
     char me[INET6_ADDRSTRLEN + 8];
     fprintf(stderr, "%s: bind(fd %d, %s): %s%s\n", prog, fd, addr_text(local, me, sizeof me),
-            strerror(e),
+            err_text(e),
             e == EADDRINUSE      ? " (another socket already has this port)"
             : e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
             : e == EACCES        ? " (ports below 1024 need root)"
@@ -248,6 +258,7 @@ static void after_bind(int fd, const struct sockaddr_storage *local)
  * for IPv6, *:* when bound to any address (::), else [::]:*. */
 static void before_sendto(int fd, long len, const struct sockaddr_storage *server)
 {
+    step_byte_order((const struct sockaddr *)server);
     char there[INET6_ADDRSTRLEN + 8];
     const struct sockaddr_in6 *me6 = (const struct sockaddr_in6 *)(const void *)&mine.addr;
     const char *no_peer = mine.addr.ss_family == AF_INET ? "0.0.0.0:*"
@@ -300,8 +311,12 @@ static void before_recvfrom(int fd)
 
 /* -t ran out. The kernel got an ICMP "port unreachable" if no server was
  * there, but does not pass it to an unconnected socket: we cannot know. */
-_Noreturn static void no_reply(int fd, const struct sockaddr_storage *server)
+static void no_reply(int fd, const struct sockaddr_storage *server)
 {
+    if (opt.keep_going) {
+        lost_one(fd, server); /* counted; on to the next message */
+        return;
+    }
     char there[INET6_ADDRSTRLEN + 8];
     fprintf(stderr,
             "%s: no reply from %s within %.3g s: the datagram left, but UDP never "
@@ -352,7 +367,7 @@ static void after_close(int fd)
 
 static void parse_options(int argc, char **argv)
 {
-    const char *optstring = ":b:t:wm:Sh";
+    const char *optstring = ":b:t:wkm:Sh";
     int c;
 
     check_long_options(argc, argv, optstring);
@@ -362,6 +377,7 @@ static void parse_options(int argc, char **argv)
         case 'b': opt.bind_spec = optarg; break;
         case 't': opt.timeout_ms = parse_seconds(optarg); break;
         case 'w': opt.wait_at_end = 1; break;
+        case 'k': opt.keep_going = 1; break;
         case 'm':
             if (opt.nmessages == MAX_MESSAGES)
                 usage_error("too many -m messages (at most %d)", MAX_MESSAGES);
@@ -380,6 +396,8 @@ static void parse_options(int argc, char **argv)
         parse_port(opt.port = argv[optind++]);
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
+    if (opt.keep_going && opt.timeout_ms < 0)
+        usage_error("-k needs -t SECONDS: without a time limit a lost reply is waited for for ever");
     split_bind_spec();
     choose_family();
 }
@@ -475,7 +493,7 @@ static void check_host_port(int nargs, char **args)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-w] [-m MESSAGE]... [-S] [-h]"
+            "usage: %s [-b [ADDRESS:]PORT] [-t SECONDS] [-k] [-w] [-m MESSAGE]... [-S] [-h]"
             " [HOST [PORT]]\n"
             "UDP client: sends each message as one datagram to HOST PORT (default\n"
             "localhost %s) and prints the reply. Messages are the lines of standard\n"
@@ -483,6 +501,9 @@ static void usage(FILE *out)
             "  -b [ADDRESS:]PORT  bind the socket to this port (and address) first\n"
             "  -t SECONDS         give up waiting for a reply after SECONDS (default:\n"
             "                     wait for ever, as udpclient.py does)\n"
+            "  -k                 with -t: a reply that does not come is counted as lost\n"
+            "                     and the next message is sent; at the end, how many\n"
+            "                     were sent and lost (exit 1 if any was lost)\n"
             "  -w                 wait for Enter before closing the socket\n"
             "  -m MESSAGE         send MESSAGE instead of reading standard input\n"
             "                     (repeat -m for several messages)\n"
@@ -505,7 +526,7 @@ _Noreturn static void usage_error(const char *f, ...)
 
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -537,7 +558,7 @@ static void stdout_check(void)
 {
     if (fflush(stdout) == EOF || ferror(stdout)) {
         fprintf(stderr, "%s: stdout: %s: cannot show the output\n", prog,
-                strerror(errno != 0 ? errno : EIO));
+                err_text(errno != 0 ? errno : EIO));
         exit(1);
     }
 }
@@ -711,7 +732,7 @@ static void learn_local(int fd)
     socklen_t len = sizeof mine.addr;
     memset(&mine.addr, 0, sizeof mine.addr);
     if (getsockname(fd, (struct sockaddr *)&mine.addr, &len) < 0)
-        snprintf(mine.text, sizeof mine.text, "unknown (getsockname: %s)", strerror(errno));
+        snprintf(mine.text, sizeof mine.text, "unknown (getsockname: %s)", err_text(errno));
     else if (strcmp(addr_text(&mine.addr, mine.text, sizeof mine.text), "*:0") == 0)
         snprintf(mine.text, sizeof mine.text,
                  "none yet: no port until bind() or the first sendto()");
@@ -904,4 +925,97 @@ static int wait_readable(int fd, long timeout_ms)
         if (errno != EINTR)
             fail("poll");
     }
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
+}
+
+/* -k: the replies that never came back */
+static long lost_replies;
+
+static void lost_one(int fd, const struct sockaddr_storage *server)
+{
+    char there[INET6_ADDRSTRLEN + 8];
+    lost_replies++;
+    say("recvfrom(fd %d): no reply from %s within %.3g s: lost (%ld so far); UDP never "
+        "says why, so on to the next message",
+        fd, addr_text(server, there, sizeof there), (double)opt.timeout_ms / 1000.0,
+        lost_replies);
+}
+
+/* -k: one line with the counts; the exit status (1 if any reply was lost) */
+static int replies_lost(void)
+{
+    if (!opt.keep_going)
+        return 0;
+    say("%ld datagrams sent, %ld replies, %ld lost", (long)mine.sent, mine.sent - lost_replies,
+        lost_replies);
+    return lost_replies > 0;
 }

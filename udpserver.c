@@ -32,6 +32,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,9 @@ static struct options {
     int port;            /* -p */
     int quiet;           /* -q: no line per datagram (for benchmarks) */
     int step;            /* -S: pause before each socket call */
-} opt = {NULL, DEFAULT_PORT, 0, 0};
+    int lose_percent;    /* -L: drop this share of the datagrams (a lossy network) */
+    size_t recv_size;    /* -n: the most one recvfrom() takes (default: any datagram) */
+} opt = {NULL, DEFAULT_PORT, 0, 0, 0, MAX_DATAGRAM + 1};
 
 static const char *prog = "udpserver";
 
@@ -74,10 +78,15 @@ _Noreturn static void usage_error(const char *fmt, ...);
 _Noreturn static void fail(const char *what);
 static void start_log(void);
 static void say(const char *fmt, ...);
+static void step_byte_order(const struct sockaddr *sa);
+static const char *err_text(int e);
 static void step(const char *call, const char *now, const char *after);
 static const char *fmt(const char *f, ...);
 static int port_value(const char *s);
 static int parse_port(const char *s);
+static int parse_percent(const char *s);
+static size_t parse_size(const char *s);
+static int lose_this_one(void);
 static void local_address(const char *host, int port, struct sockaddr_in *out);
 static const char *addr_text(const void *sa, char *buf, size_t size);
 static const char *ss_text(const struct sockaddr_in *sa, char *buf, size_t size);
@@ -115,14 +124,17 @@ int main(int argc, char **argv)
 
         /* recvfrom(): sleep until a datagram is queued on the socket, then
          * take one whole datagram (never part of one, never two) and the
-         * address it came from. An empty datagram is a valid one: n == 0. */
+         * address it came from. An empty datagram is a valid one: n == 0.
+         * (-n: a buffer too small for the datagram gets its start; the rest is lost.) */
         before_recvfrom(fd, &me);
-        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &peerlen);
+        ssize_t n = recvfrom(fd, buf, opt.recv_size, 0, (struct sockaddr *)&peer, &peerlen);
         if (n < 0) {
             recvfrom_failed(fd); /* one line, and on to the next datagram */
             continue;
         }
         after_recvfrom(fd, buf, n, &peer);
+        if (lose_this_one()) /* -L PERCENT: play a lossy network: no reply */
+            continue;
 
         /* sendto(): one datagram back to whoever sent this one. There is
          * no connection, so a failure here concerns this client only. */
@@ -152,6 +164,7 @@ static void after_socket(int fd)
 /* lsof writes the address as *:12122, ss as 0.0.0.0:12122. */
 static void before_bind(int fd, const struct sockaddr_in *me)
 {
+    step_byte_order((const struct sockaddr *)me);
     char here[64], ss_me[64];
     addr_text(me, here, sizeof here);
     ss_text(me, ss_me, sizeof ss_me);
@@ -168,7 +181,7 @@ _Noreturn static void bind_failed(int fd, const struct sockaddr_in *me)
     int e = errno, port = ntohs(me->sin_port);
     char here[64];
     fprintf(stderr, "%s: bind(fd %d, %s): %s", prog, fd, addr_text(me, here, sizeof here),
-            strerror(e));
+            err_text(e));
     if (e == EADDRINUSE)
         fprintf(stderr,
                 " (another socket is bound to port %d now: lsof -n -P -i UDP:%d shows which)",
@@ -203,7 +216,7 @@ static void before_recvfrom(int fd, const struct sockaddr_in *me)
 static void recvfrom_failed(int fd)
 {
     if (errno != EINTR)
-        fprintf(stderr, "%s: recvfrom(fd %d): %s (going on)\n", prog, fd, strerror(errno));
+        fprintf(stderr, "%s: recvfrom(fd %d): %s (going on)\n", prog, fd, err_text(errno));
 }
 
 static void after_recvfrom(int fd, const unsigned char *buf, ssize_t n,
@@ -211,8 +224,11 @@ static void after_recvfrom(int fd, const unsigned char *buf, ssize_t n,
 {
     char from[INET6_ADDRSTRLEN + 8];
     if (!opt.quiet)
-        say("recvfrom(fd %d) = %ld bytes from %s: %s", fd, (long)n,
-            addr_text(peer, from, sizeof from), payload_text(buf, (size_t)n));
+        say("recvfrom(fd %d) = %ld bytes from %s: %s%s", fd, (long)n,
+            addr_text(peer, from, sizeof from), payload_text(buf, (size_t)n),
+            (size_t)n == opt.recv_size ? " (it filled the -n buffer: the rest of a longer "
+                                         "datagram is lost, UDP cuts it: MSG_TRUNC)"
+                                       : "");
 }
 
 static void before_sendto(int fd, const struct sockaddr_in *me, ssize_t n,
@@ -230,7 +246,7 @@ static void sendto_failed(int fd, const struct sockaddr_storage *peer)
     int e = errno;
     char to[INET6_ADDRSTRLEN + 8];
     fprintf(stderr, "%s: sendto(fd %d, %s): %s (going on)\n", prog, fd,
-            addr_text(peer, to, sizeof to), strerror(e));
+            addr_text(peer, to, sizeof to), err_text(e));
 }
 
 static void after_sendto(int fd, ssize_t n, const struct sockaddr_storage *peer)
@@ -245,7 +261,7 @@ static void after_sendto(int fd, ssize_t n, const struct sockaddr_storage *peer)
 
 static void parse_options(int argc, char **argv)
 {
-    const char *optstring = ":p:a:qSh";
+    const char *optstring = ":p:a:L:n:qSh";
     int c;
 
     check_long_options(argc, argv, optstring);
@@ -255,6 +271,8 @@ static void parse_options(int argc, char **argv)
         case 'p': opt.port = parse_port(optarg); break;
         case 'a': opt.address = optarg; break;
         case 'q': opt.quiet = 1; break;
+        case 'L': opt.lose_percent = parse_percent(optarg); break;
+        case 'n': opt.recv_size = parse_size(optarg); break;
         case 'S': opt.step = 1; break;
         case 'h': usage(stdout); exit(0);
         case ':': usage_error("option -%c needs an argument", optopt);
@@ -299,11 +317,16 @@ static void check_long_options(int argc, char **argv, const char *optstring)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-p PORT] [-a ADDRESS] [-q] [-S] [-h]\n"
+            "usage: %s [-p PORT] [-a ADDRESS] [-L PERCENT] [-n BYTES] [-q] [-S] [-h]\n"
             "UDP echo server: sends every datagram back to its sender.\n"
             "  -p PORT     UDP port to bind (default %d)\n"
             "  -a ADDRESS  bind to this local address or host name only\n"
             "              (default: all interfaces, shown as *)\n"
+            "  -L PERCENT  lose PERCENT of the datagrams, as a lossy network would:\n"
+            "              receive them but send no reply (evenly spread: -L 25 is\n"
+            "              every 4th); a line says which\n"
+            "  -n BYTES    read each datagram into a buffer of BYTES bytes (default: room\n"
+            "              for any): a longer datagram is cut to it, the rest is lost\n"
             "  -q          quiet: no line per datagram\n"
             "  -S          step mode: before each socket call, say what it will\n"
             "              change in lsof/netstat/ss, and wait for Enter\n"
@@ -326,7 +349,7 @@ _Noreturn static void usage_error(const char *f, ...)
 /* A failed system call: its name and the kernel's reason, exit status 1. */
 _Noreturn static void fail(const char *what)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err_text(errno));
     exit(1);
 }
 
@@ -357,7 +380,7 @@ static void say(const char *f, ...)
     putchar('\n');
     if (fflush(stdout) == EOF || ferror(stdout)) {
         fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n", prog,
-                strerror(errno != 0 ? errno : EIO));
+                err_text(errno != 0 ? errno : EIO));
         log_lost = 1;
     }
 }
@@ -508,4 +531,113 @@ static const char *payload_text(const unsigned char *p, size_t n)
     if (shown < n)
         sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
     return out;
+}
+
+/* Step mode (-S), before bind/connect/sendto: the port in both byte orders.
+ * htons() put it into the sockaddr in network order (big end first), which
+ * is how it travels in the TCP/UDP header; an int of the same value lies
+ * in this machine's memory in its own order. */
+static void step_byte_order(const struct sockaddr *sa)
+{
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    unsigned char net[2], host[sizeof(int)];
+    const int one = 1;
+    uint16_t nport;
+    if (!opt.step)
+        return;
+    memcpy(net, (const unsigned char *)sa + at, sizeof net);
+    memcpy(&nport, net, sizeof nport);
+    int port = ntohs(nport);
+    memcpy(host, &port, sizeof host);
+    say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
+        "order, big end first, as on the wire); an int %d in this machine's memory: "
+        "%02x %02x %02x %02x (%s)", port, port, net[0], net[1], port, host[0], host[1],
+        host[2], host[3], *(const unsigned char *)&one ? "little endian" : "big endian");
+}
+
+/* An error's meaning and its errno name, for every message: "Connection
+ * refused (ECONNREFUSED)". The name is what man pages (connect(2), bind(2),
+ * send(2)) list, the same on every system; the words differ between C
+ * libraries. One of 4 static buffers, in turn: for one message at a time. */
+static const char *err_text(int e)
+{
+    static char bufs[4][160];
+    static unsigned next;
+    char *b = bufs[next++ % 4];
+    const char *name = NULL;
+    switch (e) {
+    case EACCES: name = "EACCES"; break;
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EBADF: name = "EBADF"; break;
+    case ECONNABORTED: name = "ECONNABORTED"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ECONNRESET: name = "ECONNRESET"; break;
+    case EHOSTUNREACH: name = "EHOSTUNREACH"; break;
+    case EINTR: name = "EINTR"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case EMSGSIZE: name = "EMSGSIZE"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case ENOTCONN: name = "ENOTCONN"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EPERM: name = "EPERM"; break;
+    case EPIPE: name = "EPIPE"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case ETIMEDOUT: name = "ETIMEDOUT"; break;
+    default: break;
+    }
+    if (name != NULL)
+        snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), name);
+    else
+        snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
+    return b;
+}
+
+/* -L PERCENT: 0 to 100, else a usage error */
+static int parse_percent(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100)
+        usage_error("-L wants a percentage from 0 to 100, not '%s'", s);
+    return (int)v;
+}
+
+/* -L: should the datagram just received go unanswered? Datagram k is lost
+ * when k * PERCENT / 100 reaches a new whole number: exactly PERCENT of
+ * them, evenly spread, the same in every run (unlike the textbook's
+ * random UDP pinger, so that a test can count on it). */
+static int lose_this_one(void)
+{
+    static unsigned long received, lost;
+    unsigned long p = (unsigned long)opt.lose_percent;
+    received++;
+    if (received * p / 100 == (received - 1) * p / 100)
+        return 0;
+    lost++;
+    say("-L %d: datagram %lu lost on purpose: no reply (%lu of %lu lost so far)",
+        opt.lose_percent, received, lost, received);
+    return 1;
+}
+
+/* -n BYTES: 1 to MAX_DATAGRAM, else a usage error */
+static size_t parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > MAX_DATAGRAM)
+        usage_error("-n wants a number of bytes from 1 to %d, not '%s'", MAX_DATAGRAM, s);
+    return (size_t)v;
 }

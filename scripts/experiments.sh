@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# The walkthrough's 25 observations as code, shared by scripts/tour (which
-# narrates them) and tests/observations.bats (which proves them). Not a
-# script of its own: `source scripts/experiments.sh`, then `exp_run U1`.
+# The walkthrough's 33 observations as code (U1-U11, T1-T14, then N1-N8:
+# the notes at its end), shared by scripts/tour (which narrates them) and
+# tests/observations.bats (which proves them). Not a script of its own:
+# `source scripts/experiments.sh`, then `exp_run U1`.
 #
 # One block per step, in the walkthrough's order: `grep -n '^# === T9'`
 # finds step T9: its id, title and lecture text (exp_def), then its function
@@ -880,4 +881,475 @@ exp_T14() {
 	expect "the IPv4 client seen as ::ffff:127.0.0.1" file_has "$SERVER_OUT" 'client \[::ffff:127\.0\.0\.1\]'
 	expect "the IPv6 client seen as ::1" file_has "$SERVER_OUT" 'client \[::1\]'
 	verdict "one IPv6 socket (*:$TP, from getaddrinfo) served 127.0.0.1 (seen as ::ffff:127.0.0.1) and ::1"
+}
+
+# --- Notes -------------------------------------------------------------------
+# The walkthrough's closing notes, each an observation like the steps above.
+
+# === N1: '' means every address, now and later; 127.0.0.1 means that one only
+exp_def N1 "'' means every address, now and later: a server on * answers on an address added after it started; one on 127.0.0.1 does not" \
+"Binding to '' (INADDR_ANY, shown as *) is not a list of today's
+addresses: it means any address this machine has, including one added
+to en0 after the server started. A server bound to 127.0.0.1 hears only
+datagrams sent to 127.0.0.1."
+
+# n1_from_peer NAME MESSAGE: udpclient on the peer node, to 192.0.2.9
+n1_from_peer() {
+	local ns=$KIT_NS show=$EXP_SHOW
+	KIT_NS="$EXP_NETLAB-peer" EXP_SHOW="$(exp_sudo)scripts/netlab run peer "
+	run_prog "$1" 5 udpclient -t 2 -m "$2" 192.0.2.9 "$UP"
+	KIT_NS=$ns EXP_SHOW=$show
+}
+
+exp_N1() {
+	local got1 got2 src
+	can_netns || { skipped "needs network namespaces for en0 (scripts/netlab: as root, or as a normal user where scripts/userns-check says yes); it would show udpserver on * answering on an address added to en0 after it started, and udpserver on 127.0.0.1 not"; return; }
+	exp_netlab_up || { give_up "scripts/netlab up"; return; }
+	say "1. udpserver on *, then 192.0.2.9 is added to en0:"
+	srv udpserver "$UP" || { give_up "udpserver to start"; return; }
+	want "the server on * ($UP)" "^UNCONN .* (0\.0\.0\.0|\*):$UP "
+	ev_soon ss -uan "sport = :$UP"
+	ev ip addr add 192.0.2.9/24 dev en0
+	want "192.0.2.9 on en0" "^en0.* 192\.0\.2\.9/24"
+	ev_soon ip -br addr show dev en0
+	n1_from_peer peer1 one
+	out_lines peer1 'recvfrom|no reply'
+	got1=$(grep -c 'same as sent' "$KIT_WORK/peer1.out")
+	src=$(out_value peer1 ".*bytes from ([0-9.]+):$UP: .*")
+	expect "the peer's datagram to 192.0.2.9 answered by the server on * (exit $FG_RC)" test "$FG_RC" = 0 -a "$got1" = 1
+	out_lines udpserver 'recvfrom'
+	stop_all
+	ev ip addr del 192.0.2.9/24 dev en0
+	say "2. udpserver on 127.0.0.1, then 192.0.2.9 is added again:"
+	srv udpserver "$UP" -a 127.0.0.1 || { give_up "udpserver -a 127.0.0.1 to start"; return; }
+	want "the server on 127.0.0.1 only" "^UNCONN .* 127\.0\.0\.1:$UP "
+	ev_soon ss -uan "sport = :$UP"
+	ev ip addr add 192.0.2.9/24 dev en0
+	n1_from_peer peer2 two
+	out_lines peer2 'recvfrom|no reply'
+	got2=$(grep -c 'same as sent' "$KIT_WORK/peer2.out")
+	expect "no answer from the server on 127.0.0.1 (exit $FG_RC)" test "$FG_RC" = 1 -a "$got2" = 0
+	expect "the server on 127.0.0.1 to receive nothing" not file_has "$SERVER_OUT" 'recvfrom\(fd 3\) ='
+	run_prog local 5 udpclient -t 2 -m three 127.0.0.1 "$UP"
+	out_lines local 'recvfrom|no reply'
+	expect "the server on 127.0.0.1 to answer 127.0.0.1 (exit $FG_RC)" test "$FG_RC" = 0
+	verdict "replies to the peer's datagram to 192.0.2.9, added to en0 after the server started: $got1 of 1 from udpserver on * (the reply's source: ${src:-none}, chosen by the kernel's route), $got2 of 1 from udpserver on 127.0.0.1 (which still answered a client on 127.0.0.1)"
+}
+
+# === N2: the listen limit under load: -l 5 drops SYNs of a burst, -l 1024 none; somaxconn caps it
+exp_def N2 "the listen limit under load: a burst against -l 5 loses SYNs (1 s retries), against -l 1024 none; somaxconn caps the backlog" \
+"The backlog is the length of the queue of connections waiting for
+accept(). A burst of 20 clients while the server is busy: with -l 5 the
+kernel drops the SYNs that find the queue full, and those clients
+connect a second later (their SYN's retry); with -l 1024 every one is
+queued at once. And the kernel caps whatever you ask at somaxconn."
+
+# n2_burst BACKLOG: tcpserver1 -l BACKLOG busy with client 1, then 20
+# clients at once; client 1 is released once the queue is full (or all
+# are in), so the queue drains. Sets N2_MS (each client's connect time,
+# ms after the burst started, 0-padded order) and N2_DROPS.
+n2_burst() {
+	local backlog=$1 i t0 before pending now
+	hold_first -l "$backlog" || return 1
+	before=$(counter TcpExtListenDrops)
+	run_line bash -c "for i in \$(seq 20); do ./tcpclient -t 10 -m \$i 127.0.0.1 $TP & done"
+	t0=$(now_ms)
+	for i in $(seq 20); do start_bg "b$backlog-$i" "$BIN/tcpclient" -t 10 -m "$i" 127.0.0.1 "$TP"; done
+	want "the queue full, or all 20 in it" "^LISTEN +($((backlog + 1))|20) +$backlog "
+	ev_soon ss -tln "sport = :$TP"
+	say "client 1 sends its line; the server then serves the queue"
+	echo first >&5
+	declare -gA N2_AT=()
+	pending=20
+	while [ "$pending" -gt 0 ] && [ $(($(now_ms) - t0)) -lt 8000 ]; do
+		now=$(($(now_ms) - t0))
+		pending=0
+		for i in $(seq 20); do
+			[ -n "${N2_AT[$i]:-}" ] && continue
+			if file_has "$KIT_WORK/b$backlog-$i.out" 'connected: fd 3'; then N2_AT[$i]=$now; else pending=$((pending + 1)); fi
+		done
+		sleep 0.02
+	done
+	N2_MS=''
+	for i in $(seq 20); do N2_MS+="${N2_MS:+ }${N2_AT[$i]:-never}"; done
+	wait_until 2 counter_above TcpExtListenDrops "$before" 2>/dev/null
+	N2_DROPS=$(($(counter TcpExtListenDrops) - before))
+	ev nstat -saz TcpExtListenDrops
+	say "connect times, ms after the burst began, clients 1-20: $N2_MS"
+	say "TcpExtListenDrops went up by $N2_DROPS"
+}
+# n2_slow: how many of the clients took 900 ms or more to connect
+n2_slow() { tr ' ' '\n' <<<"$N2_MS" | awk '$1 == "never" || $1 >= 900 { n++ } END { print n + 0 }'; }
+
+exp_N2() {
+	local slow5 drops5 slow1024 drops1024 cap
+	say "1. tcpserver1 -l 5, busy with client 1; a burst of 20 clients:"
+	n2_burst 5 || { give_up "tcpserver1 -l 5 to accept client 1"; return; }
+	slow5=$(n2_slow) drops5=$N2_DROPS
+	expect "clients beyond the queue to connect only after a SYN retry, 1 s or more ($slow5 of 20)" test "$slow5" -ge 1
+	expect "TcpExtListenDrops to go up ($drops5)" test "$drops5" -ge 1
+	expect "every client to connect in the end ($N2_MS)" not grep -q never <<<"$N2_MS"
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. the same with tcpserver1 -l 1024:"
+	rm -f "$KIT_WORK/c1.in" # part 1's client 1 FIFO
+	n2_burst 1024 || { give_up "tcpserver1 -l 1024 to accept client 1"; return; }
+	slow1024=$(n2_slow) drops1024=$N2_DROPS
+	expect "no client to wait for a SYN retry ($slow1024 of 20 took 900 ms or more)" test "$slow1024" -eq 0
+	if exp_isolated; then expect "no SYN dropped (TcpExtListenDrops +$drops1024)" test "$drops1024" -eq 0; fi
+
+	exp_net_new || { give_up "a fresh place for part 3"; return; }
+	say "3. ask for more than the kernel allows: tcpserver1 -l 65535"
+	ev cat /proc/sys/net/core/somaxconn
+	cap=$EV
+	srv tcpserver1 "$TP" -l 65535 || { give_up "tcpserver1 -l 65535 to start"; return; }
+	want "ss: the backlog capped at somaxconn ($cap)" "^LISTEN +0 +$cap "
+	ev_soon ss -tln "sport = :$TP"
+	verdict "a burst of 20 against -l 5: $slow5 clients connected only after 1 s or more (their SYNs dropped: TcpExtListenDrops +$drops5); against -l 1024: $slow1024 (ListenDrops +$drops1024); -l 65535 gave a backlog of $cap (somaxconn)"
+}
+
+# === N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr, 2d 30 00 00 as an int
+exp_def N3 "byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" \
+"12333 is 0x302d. In the sockaddr, after htons(), and on the wire its
+bytes are 30 2d: network order, big end first. The same number as an
+int in this machine's memory is 2d 30 00 00. Step mode shows both; the
+capture shows the port in the TCP header."
+
+exp_N3() {
+	local hex hi lo line order
+	hex=$(printf '%04x' "$TP") hi=${hex:0:2} lo=${hex:2:2}
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	cap_start n3 tcp "$TP" 3
+	start_stepping client tcpclient -t 5 -m hello 127.0.0.1 "$TP"
+	press 5 socket
+	at_pause client 2 || { give_up "tcpclient -S to pause before connect()"; return; }
+	out_lines client 'byte order|step: next: connect'
+	line=$(grep 'step: byte order: ' "$KIT_WORK/client.out" | head -1)
+	expect "step mode to show port $TP as 0x$hex, the sockaddr holding $hi $lo" \
+		grep -q "port $TP = 0x$hex: the sockaddr holds $hi $lo (htons" <<<"$line"
+	expect "step mode to show the int $TP in memory as $lo $hi 00 00 (little endian) or 00 00 $hi $lo (big endian)" \
+		grep -qE "memory: ($lo $hi 00 00 \(little endian\)|00 00 $hi $lo \(big endian\))" <<<"$line"
+	order=$(grep -oE '(little|big) endian' <<<"$line")
+	press 5 connect
+	press 5 send
+	press 5 recv
+	press 5 close
+	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'the same as we sent'
+	local seen="step mode: port $TP = 0x$hex is $hi $lo in the sockaddr (network order), and the int $TP is ${line##*memory: } in this machine's memory"
+	if cap_end; then
+		say "the SYN's bytes: after lo's 14-byte header and the 20-byte IPv4 header, the TCP header starts at offset 34 (0x22) with the source port, then the destination port (offset 36):"
+		cmd_line grep -m 4 -E '0x00[0-3]0:' n3.txt
+		EV=$(grep -m 4 -E '0x00[0-3]0:' "$CAP_FILE")
+		printf '%s\n' "$EV"
+		expect "the SYN's destination port as $hi$lo at offset 36 (line 0x0020, 3rd group)" \
+			ev_has "^[[:space:]]+0x0020: +[0-9a-f]{4} [0-9a-f]{4} $hi$lo "
+		seen+="; on the wire (tcpdump -XX) the SYN's destination port is $hi $lo too"
+	fi
+	verdict "$seen: htons() turned this ${order:-?} machine's order into network order"
+}
+
+# === N4: return codes: each failure a socket call gives, its errno name, exit 1
+exp_def N4 "return codes: each error of the walkthrough's calls, with its errno name and exit status 1" \
+"Every socket call can fail, and errno says why. Here each failure of
+the walkthrough is provoked on purpose: the program names the call, the
+error and its errno name in one line, and exits 1."
+
+# n4_case NAME ERRNO WHAT SECONDS PROG [ARGS...]: run PROG; it must exit 1
+# with a line naming ERRNO; the line is shown.
+n4_case() {
+	local name=$1 errno=$2 what=$3 secs=$4
+	shift 4
+	run_prog "$name" "$secs" "$@"
+	out_lines "$name" "\\(${errno}[,)]|no SYN-ACK"
+	say "exit status $FG_RC"
+	expect "$what: a line with ($errno) and exit 1 (exit $FG_RC)" \
+		test "$FG_RC" = 1 -a -n "$(grep -E "\\(${errno}[,)]" "$KIT_WORK/$name.out")"
+	N4_SEEN+="${N4_SEEN:+, }$errno"
+}
+
+# n4_exit PID: wait (5 s at most) for PID to end; N4_RC is its exit status (124: still running).
+n4_exit() {
+	N4_RC=124
+	if wait_until 5 gone "$1" 2>/dev/null; then
+		N4_RC=0
+		wait "$1" 2>/dev/null || N4_RC=$?
+	fi
+}
+
+exp_N4() {
+	local spid c2 how=(tcpserver1)
+	N4_SEEN=''
+	say "ECONNREFUSED: no server on port $TP"
+	n4_case refused ECONNREFUSED "connect() with no server" 5 tcpclient -m hello 127.0.0.1 "$TP"
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	say "EADDRINUSE: a second server on the same port"
+	port_arg tcpserver1 "$TP"
+	n4_case inuse EADDRINUSE "bind() to a port in use" 5 tcpserver1 "${PA[@]}"
+	say "EADDRNOTAVAIL: an address that is not this machine's"
+	n4_case notavail EADDRNOTAVAIL "bind() to 192.0.2.77" 5 tcpserver1 -a 192.0.2.77 "${PA[@]}"
+	say "EACCES: a port below 1024 without the privilege (as root: CAP_NET_BIND_SERVICE dropped)"
+	if [ "$(id -u)" = 0 ] || [ "${KIT_PRIVATE:-}" = 1 ]; then how=(setpriv --bounding-set -net_bind_service tcpserver1); fi
+	run_line "${how[@]/#tcpserver1/./tcpserver1}" -p 80
+	start_bg eacces "${how[@]/#tcpserver1/$BIN/tcpserver1}" -p 80
+	n4_exit "$LAST_PID"
+	out_lines eacces '\(EACCES\)'
+	say "exit status $N4_RC"
+	expect "bind() to port 80 unprivileged: a line with (EACCES) and exit 1 (exit $N4_RC)" \
+		test "$N4_RC" = 1 -a -n "$(grep -E '\(EACCES\)' "$KIT_WORK/eacces.out")"
+	N4_SEEN+=", EACCES"
+
+	exp_net_new || { give_up "a fresh place for the full queue"; return; }
+	say "ETIMEDOUT: tcpserver1 -l 1 busy with client 1, clients 2 and 3 fill its queue; client 4 gets no answer"
+	hold_first -l 1 || { give_up "tcpserver1 -l 1 to accept client 1"; return; }
+	spid=$SERVER_PID
+	start_prog c2 tcpclient -t 30 -m two 127.0.0.1 "$TP"
+	c2=$LAST_PID
+	start_prog c3 tcpclient -t 30 -m three 127.0.0.1 "$TP"
+	expect_soon "clients 2 and 3 to connect" 5 connected c2 c3 || { verdict ""; return; }
+	n4_case c4 ETIMEDOUT "connect() unanswered for -t 1 s" 5 tcpclient -t 1 -m four 127.0.0.1 "$TP"
+	say "ECONNRESET: kill the server: the connections it never accepted are reset"
+	run_line kill -9 "$spid"
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null
+	n4_exit "$c2"
+	out_lines c2 '\(ECONNRESET\)'
+	say "client 2's exit status $N4_RC"
+	expect "client 2's recv() to fail with (ECONNRESET), exit 1 (exit $N4_RC)" \
+		test "$N4_RC" = 1 -a -n "$(grep -E 'recv\(fd 3\): .*\(ECONNRESET\)' "$KIT_WORK/c2.out")"
+	N4_SEEN+=", ECONNRESET"
+	verdict "each failure named its call, its meaning and its errno name in one line and exited 1: $N4_SEEN"
+}
+
+# === N5: send() returns when the bytes are in the kernel, not when they arrived
+exp_def N5 "send() returns when the bytes are in the kernel: against a server that does not read they wait in its Recv-Q, then Send-Q fills and send() would block" \
+"When send() returns, the bytes are in our kernel: the server may not
+have read them, or even received them. Against a server that does not
+read: a small send returns at once and waits in the server's Recv-Q;
+keep sending and both buffers fill, until send() would block."
+
+# n5_stopped: tcpserver1 -S, released up to its pause before recv() (it
+# accepts the client that comes, then never reads).
+n5_stopped() {
+	EXP_PRESSED=() EXP_STEPPING=()
+	rm -f "$KIT_WORK/server.in" # part 1's FIFO
+	port_arg tcpserver1 "$TP"
+	start_stepping server tcpserver1 "${PA[@]}"
+	press 5 socket
+	press 5 bind
+	press 5 listen
+	press 5 accept
+}
+
+exp_N5() {
+	local sent rq sq line
+	say "1. a small send to a server stopped before recv():"
+	n5_stopped
+	start_prog c1 tcpclient -t 30 -m hello 127.0.0.1 "$TP"
+	expect_soon "send() to return at once" 5 file_has "$KIT_WORK/c1.out" 'send\(fd 3\) = 6 bytes'
+	out_lines c1 'send\(fd 3\) ='
+	want "the 6 bytes in the server's Recv-Q (it has not read them)" "^ESTAB +6 +0 +[0-9.]+:$TP "
+	want "nothing left in the client's Send-Q (the server's kernel ACKed them)" "^ESTAB +0 +0 +[0-9.]+:[0-9]+ +[0-9.]+:$TP "
+	ev_soon ss -tan "( sport = :$TP or dport = :$TP )"
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. keep sending: 100000000 bytes, without blocking (-f), to a server that does not read:"
+	n5_stopped
+	start_prog c2 tcpclient -t 3 -f 100000000 127.0.0.1 "$TP"
+	expect_soon "send() to stop with EAGAIN" 5 file_has "$KIT_WORK/c2.out" '\(EAGAIN\) after [0-9]+ bytes' ||
+		{ verdict ""; return; }
+	out_lines c2 'SO_SNDBUF|returned at once|EAGAIN'
+	sent=$(out_value c2 '.*\(EAGAIN\) after ([0-9]+) bytes.*')
+	want "the server's Recv-Q full" "^ESTAB +[1-9][0-9]* +0 +[0-9.]+:$TP "
+	want "the client's Send-Q full" "^ESTAB +0 +[1-9][0-9]* +[0-9.]+:[0-9]+ +[0-9.]+:$TP "
+	ev_soon ss -tan "( sport = :$TP or dport = :$TP )"
+	rq=$(awk -v p=":$TP" '$1 == "ESTAB" && $4 ~ p "$" { print $2 }' <<<"$EV")
+	sq=$(awk -v p=":$TP" '$1 == "ESTAB" && $5 ~ p "$" { print $3 }' <<<"$EV")
+	say "Recv-Q $rq + Send-Q $sq = $((${rq:-0} + ${sq:-0})) bytes; send() had taken $sent"
+	expect "Recv-Q + Send-Q to hold what send() took ($rq + $sq vs $sent)" test "$((${rq:-0} + ${sq:-0}))" = "${sent:-x}"
+	expect_soon "the client to give up after -t 3 (no room)" 6 file_has "$KIT_WORK/c2.out" 'no room within 3 s'
+	out_lines c2 'no room'
+	line=$(grep -oE 'SO_SNDBUF [0-9]+ bytes, SO_RCVBUF [0-9]+ bytes' "$KIT_WORK/c2.out")
+	verdict "send() of 6 bytes returned at once, the bytes waiting in the server's Recv-Q; sending on, non-blocking send() took $sent bytes (server's Recv-Q $rq, client's Send-Q $sq), then failed with EAGAIN: a blocking send() would sleep there ($line)"
+}
+
+# === N6: a TCP stream has no message boundaries; UDP keeps each datagram whole
+exp_def N6 "a TCP stream has no message boundaries; UDP keeps each datagram whole" \
+"TCP carries bytes, not messages: two send()s that arrive while the
+server is not reading come out of one recv(), and one large send() comes
+out in many recv()s of varying size. UDP keeps each datagram whole, or
+cuts it to the reader's buffer: the rest is lost."
+
+# n6_sizes NAME: the sizes NAME's recv() lines report, one a line
+n6_sizes() { sed -nE 's/.*recv\(fd [0-9]+\) = ([0-9]+) bytes.*/\1/p' "$(out_file "$1")"; }
+# n6_total: multi has received all of the 1000000 bytes
+n6_total() { [ "$(n6_sizes multi | awk '{ s += $1 } END { print s + 0 }')" -ge 1000000 ]; }
+
+exp_N6() {
+	local n sizes total distinct
+	say "1. TCP: tcpserver1 in step mode stops before recv(); the client sends twice meanwhile"
+	port_arg tcpserver1 "$TP"
+	start_stepping server tcpserver1 "${PA[@]}"
+	SERVER_OUT="$KIT_WORK/server.out"
+	press 5 socket
+	press 5 bind
+	press 5 listen
+	press 5 accept
+	run_line bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP; printf \"one\\n\" >&3; printf \"two\\n\" >&3; cat <&3"
+	# shellcheck disable=SC2016 # for the inner bash
+	start_bg client bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; printf "one\n" >&3; printf "two\n" >&3; timeout 5 cat <&3' "$TP"
+	want "both sends waiting in the server's Recv-Q (8 bytes)" "^ESTAB +8 +0 +[0-9.]+:$TP "
+	ev_soon ss -tan "sport = :$TP"
+	press 5 recv
+	expect_soon "one recv() of 8 bytes" 5 file_has "$KIT_WORK/server.out" 'recv\(fd 4\) = 8 bytes'
+	out_lines server 'recv\(fd 4\) ='
+	press 5 send
+	press 5 close
+	expect_soon "the client to get both lines back" 5 file_count "$KIT_WORK/client.out" '^(one|two)$' 2
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. TCP: one send() of 1000000 bytes to multi, which logs each recv()"
+	srv multi "$TP" || { give_up "multi to start"; return; }
+	run_line bash -c "exec 3<>/dev/tcp/127.0.0.1/$TP; cat <&3 >/dev/null & dd if=/dev/zero bs=1000000 count=1 >&3"
+	# shellcheck disable=SC2016 # for the inner bash
+	start_bg big bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; cat <&3 >/dev/null & dd if=/dev/zero bs=1000000 count=1 >&3; wait' "$TP"
+	expect_soon "multi to receive all 1000000 bytes" 10 n6_total
+	sizes=$(n6_sizes multi)
+	n=$(grep -c . <<<"$sizes")
+	total=$(awk '{ s += $1 } END { print s + 0 }' <<<"$sizes")
+	distinct=$(sort -u <<<"$sizes" | grep -c .)
+	out_lines big 'bytes .* copied'
+	say "multi's recv() sizes, in order: $(head -12 <<<"$sizes" | tr '\n' ' ')... ($n recv()s, $total bytes, $distinct different sizes)"
+	expect "one send() to come out in several recv()s (got $n)" test "$n" -gt 1
+	expect "recv() sizes that vary (got $distinct different)" test "$distinct" -gt 1
+	expect "all 1000000 bytes (got $total)" test "$total" -eq 1000000
+
+	exp_net_new || { give_up "a fresh place for part 3"; return; }
+	EXP_PRESSED=() EXP_STEPPING=()
+	say "3. UDP: udpserver in step mode stops before recvfrom(); two datagrams arrive meanwhile"
+	port_arg udpserver "$UP"
+	start_stepping userver udpserver "${PA[@]}"
+	press 5 socket
+	press 5 bind
+	at_pause userver 3 || { give_up "udpserver -S to pause before recvfrom()"; return; }
+	ev_sh "printf 'one\\n' >/dev/udp/127.0.0.1/$UP; printf 'two\\n' >/dev/udp/127.0.0.1/$UP"
+	want "both datagrams waiting in the server's Recv-Q" "^UNCONN +[1-9][0-9]* .*:$UP "
+	ev_soon ss -uan "sport = :$UP"
+	press 5 recvfrom
+	press 5 sendto
+	press 5 recvfrom
+	press 5 sendto
+	expect_soon "two recvfrom()s of 4 bytes each" 5 file_count "$KIT_WORK/userver.out" 'recvfrom\(fd 3\) = 4 bytes' 2
+	out_lines userver 'recvfrom\(fd 3\) ='
+
+	exp_net_new || { give_up "a fresh place for part 4"; return; }
+	say "4. UDP: a datagram longer than the server's buffer (udpserver -n 10 reads 10 bytes at most):"
+	srv udpserver "$UP" -n 10 || { give_up "udpserver -n 10 to start"; return; }
+	run_prog cut 5 udpclient -t 2 -m 0123456789abcdefghij -m short 127.0.0.1 "$UP"
+	out_lines udpserver 'recvfrom\(fd 3\) ='
+	out_lines cut 'recvfrom\(fd 3\) ='
+	expect "the 20-byte datagram cut to 10 bytes" file_has "$SERVER_OUT" 'recvfrom\(fd 3\) = 10 bytes .*"0123456789" \(it filled the -n buffer'
+	expect "the next datagram whole: the cut bytes are gone, not kept for later" file_has "$SERVER_OUT" 'recvfrom\(fd 3\) = 5 bytes .*"short"$'
+	expect "the client to get 10 bytes back, not its 20" file_has "$KIT_WORK/cut.out" '= 10 bytes .*"0123456789" \(not what we sent\)'
+	verdict "TCP: two sends came out of one recv() of 8 bytes; one send of 1000000 bytes came out of $n recv()s of $distinct different sizes. UDP: two datagrams sent the same way came out of two recvfrom()s of 4 bytes each; a 20-byte datagram read with a 10-byte buffer lost its last 10 bytes (MSG_TRUNC), and the next datagram came whole"
+}
+
+# === N7: blocking: a waiting server sleeps in the kernel and uses no CPU
+exp_def N7 "blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" \
+"accept(), recv() and select() block: the process sleeps in the kernel
+until something arrives. ps shows where it sleeps (WCHAN), and its CPU
+time does not move while it waits."
+
+# n7_client NAME FD: a client connected to the server on TP, sending
+# nothing until `echo LINE >&FD`; waits until the server accepted it.
+n7_client() {
+	with_input "$1"
+	start_prog "$1" tcpclient -t 30 127.0.0.1 "$TP"
+	feed "$1" "$2"
+	wait_until 5 file_has "$SERVER_OUT" 'accept\(fd 3\) = fd' 2>/dev/null
+}
+
+# n7_idle PID...: show the time each PID spent on a CPU (ns, the first
+# field of /proc/PID/schedstat) twice, 1 s apart; it must not change.
+n7_idle() {
+	local p i cmd='' pids=("$@")
+	for p; do cmd+="cat /proc/$p/schedstat; "; done
+	ev_sh "${cmd}sleep 1; ${cmd%; }"
+	local -a ns
+	mapfile -t ns < <(awk '{ print $1 }' <<<"$EV")
+	for ((i = 0; i < $#; i++)); do
+		expect "no CPU time used in 1 s by pid ${pids[i]} (${ns[i]:-?} -> ${ns[i + $#]:-?} ns)" \
+			test -n "${ns[i]:-}" -a "${ns[i]:-}" = "${ns[i + $#]:-x}"
+	done
+}
+
+exp_N7() {
+	local s1 s3 sm kid
+	say "1. tcpserver1 waits for a client, then for the client's line:"
+	srv tcpserver1 "$TP" || { give_up "tcpserver1 to start"; return; }
+	s1=$SERVER_PID
+	want "tcpserver1 asleep (S) in accept()" "^ *$s1 +S[^ ]* +[a-z_.]*accept"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$s1"
+	n7_client c1 5 || { give_up "tcpserver1 to accept a client"; return; }
+	out_lines tcpserver1 'accept\(fd 3\) ='
+	want "tcpserver1 asleep (S) in recv() (wait_woken / sk_wait_data)" "^ *$s1 +S[^ ]* +(wait_woken|sk_wait_data|[a-z_.]*recv)"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$s1"
+	n7_idle "$s1"
+	echo first >&5
+
+	exp_net_new || { give_up "a fresh place for part 2"; return; }
+	say "2. tcpserver3 with a client connected: one process, asleep in select():"
+	srv tcpserver3 "$TP" || { give_up "tcpserver3 to start"; return; }
+	s3=$SERVER_PID
+	n7_client c3 5 || { give_up "tcpserver3 to accept a client"; return; }
+	want "tcpserver3 asleep (S) in select() (poll_schedule_timeout / do_select)" "^ *$s3 +S[^ ]* +(poll_schedule|do_select|[a-z_.]*select)"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$s3"
+	n7_idle "$s3"
+
+	exp_net_new || { give_up "a fresh place for part 3"; return; }
+	say "3. multi with a client connected: the parent waits for the next client, the child for its client's line:"
+	srv multi "$TP" || { give_up "multi to start"; return; }
+	sm=$SERVER_PID
+	n7_client cm 5 || { give_up "multi to accept a client"; return; }
+	expect_soon "multi's child to start" 5 test -n "$(pgrep -P "$sm")"
+	kid=$(pgrep -P "$sm" | head -1)
+	want "multi's parent asleep (S) waiting for a client (pselect: poll_schedule_timeout)" "^ *$sm +S[^ ]* +(poll_schedule|do_select|[a-z_.]*select|[a-z_.]*accept)"
+	want "multi's child asleep (S) in recv()" "^ *${kid:-none} +S[^ ]* +(wait_woken|sk_wait_data|[a-z_.]*recv)"
+	ev_soon ps -o pid,stat,wchan:32,args -p "$sm,${kid:-$sm}"
+	n7_idle "$sm" "${kid:-$sm}"
+	verdict "each waiting server slept in the kernel (state S): tcpserver1 in accept() then recv(), tcpserver3 in select(), multi's parent in pselect() and its child in recv(); none used any CPU time in 1 s (/proc/PID/schedstat)"
+}
+
+# === N8: UDP loses datagrams without a word; TCP does not
+exp_def N8 "UDP loses datagrams without a word: udpserver -L 25 drops a quarter, udpclient -k -t counts them; TCP loses nothing" \
+"UDP promises nothing: a datagram can be lost, and nobody tells the
+sender. udpserver -L plays a lossy network (like the textbook's UDP
+pinger): it drops a share of what it receives. The client only sees
+that no reply came within its time limit."
+
+exp_N8() {
+	local args=() i sent replies
+	for i in $(seq 20); do args+=(-m "$i"); done
+	srv udpserver "$UP" -L 25 || { give_up "udpserver -L 25 to start"; return; }
+	cap_start n8 udp "$UP"
+	run_prog client 20 udpclient -k -t 0.5 "${args[@]}" 127.0.0.1 "$UP"
+	out_lines client 'no reply|datagrams sent'
+	out_lines udpserver 'lost on purpose'
+	say "exit status $FG_RC"
+	expect "the client to count 5 of 20 lost (exit 1)" \
+		test "$FG_RC" = 1 -a -n "$(grep -E 'udpclient: 20 datagrams sent, 15 replies, 5 lost$' "$KIT_WORK/client.out")"
+	expect "the server to say which 5 it dropped" file_count "$SERVER_OUT" 'lost on purpose: no reply' 5
+	local seen="udpclient -k -t 0.5 sent 20 datagrams and got 15 replies: 5 never came back, and nothing said why"
+	if cap_end; then
+		sent=$(grep -cE "> [0-9.]+\.$UP: .*UDP" <<<"$CAP" || true)
+		replies=$(grep -cE "^[0-9.]+\.$UP > .*UDP" <<<"$CAP" || true)
+		say "captured: $sent datagrams to port $UP, $replies from it"
+		expect "20 datagrams and 15 replies captured ($sent, $replies)" test "$sent" = 20 -a "$replies" = 15
+		seen+=" (captured: $sent datagrams, $replies replies)"
+	fi
+	say "TCP over the same loopback, to tcpserver3:"
+	srv tcpserver3 "$TP" || { give_up "tcpserver3 to start"; return; }
+	run_prog tcp 10 tcpclient -t 2 "${args[@]}" 127.0.0.1 "$TP"
+	say "exit status $FG_RC; $(grep -c 'reply: .*the same as we sent' "$KIT_WORK/tcp.out") replies the same as sent"
+	expect "TCP: 20 replies of 20 (exit $FG_RC)" test "$FG_RC" = 0 -a "$(grep -c 'reply: .*the same as we sent' "$KIT_WORK/tcp.out")" = 20
+	verdict "$seen; tcpclient got all 20 replies from tcpserver3"
 }

@@ -15,11 +15,11 @@ KIT_PIDS=()
 
 # What strerror() says differs between C libraries: glibc writes "Address
 # already in use", musl "Address in use". Match the meaning, not one
-# library's words (ERE).
+# library's words (ERE), and the errno name the programs add (N4).
 # shellcheck disable=SC2034 # for the sourcing scripts and tests
-E_ADDRINUSE='Address (already )?in use'
+E_ADDRINUSE='Address (already )?in use \(EADDRINUSE\)'
 # shellcheck disable=SC2034
-E_ADDRNOTAVAIL='(Cannot assign requested address|Address not available)'
+E_ADDRNOTAVAIL='(Cannot assign requested address|Address not available) \(EADDRNOTAVAIL\)'
 
 # in_ns CMD...: run CMD in $KIT_NS if set, else here.
 in_ns() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2154 # $output is set by observe
-# The walkthrough's 25 observations, one test each, named by its id. Each
-# runs the very experiment scripts/tour narrates (scripts/experiments.sh:
+# The walkthrough's 33 observations (N1-N8: its closing notes), one test
+# each, named by its id. Each runs the very experiment scripts/tour narrates (scripts/experiments.sh:
 # one definition of each), which checks the observation itself (states in
 # ss, fds in lsof, packets in a capture, timings) and ends SEEN or NOT SEEN;
 # the test then asserts a few lines of the evidence, so that it fails if
@@ -137,7 +137,7 @@ isolated() { can_netns; }
 
 @test "T1: no server: 'Connection refused'; the SYN is answered by RST" {
 	observe T1
-	has 'tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused$'
+	has 'tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused \(ECONNREFUSED\)$'
 	has '^TcpOutRsts +[1-9]'
 	if captured; then
 		has '^ +0\.000 +\|-+ SYN -+>\|$'
@@ -280,15 +280,100 @@ isolated() { can_netns; }
 	has 'AF_INET6 client \[::1\]:[0-9]+$'
 }
 
+# --- the walkthrough's notes (N1-N8) -------------------------------------------
+
+@test "N1: '' means every address, now and later: a server on * answers on an address added after it started; one on 127.0.0.1 does not" {
+	observe N1
+	has '^en0.* 192\.0\.2\.9/24'
+	has '^udpserver: recvfrom\(fd 3\) = 3 bytes from 192\.0\.2\.2:[0-9]+: "one"$'
+	has '^udpclient: no reply from 192\.0\.2\.9:12122 within 2 s'
+	has '^UNCONN .* 127\.0\.0\.1:12122 '
+	has '^SEEN: .*: 1 of 1 from udpserver on \* .*, 0 of 1 from udpserver on 127\.0\.0\.1'
+}
+
+@test "N2: the listen limit under load: a burst against -l 5 loses SYNs (1 s retries), against -l 1024 none; somaxconn caps the backlog" {
+	observe N2
+	has '^LISTEN +6 +5 '
+	has '^LISTEN +20 +1024 '
+	has '^LISTEN +0 +[0-9]+ .*'
+	has '^# connect times, ms after the burst began, clients 1-20: ([0-9]+ ){19}[0-9]+$'
+	has '^SEEN: a burst of 20 against -l 5: [1-9][0-9]* clients connected only after 1 s or more .*against -l 1024: 0 '
+	if isolated; then has '^SEEN: .*-l 65535 gave a backlog of 4096 \(somaxconn\)$'; fi
+}
+
+@test "N3: byte order: port 12333 is 30 2d on the wire and in the sockaddr (htons), 2d 30 00 00 as an int here" {
+	observe N3
+	has 'tcpclient: step: byte order: port [0-9]+ = 0x[0-9a-f]{4}: the sockaddr holds [0-9a-f]{2} [0-9a-f]{2} \(htons'
+	has 'in this machine.s memory: [0-9a-f]{2} [0-9a-f]{2} 00 00 \(little endian\)|memory: 00 00 [0-9a-f]{2} [0-9a-f]{2} \(big endian\)'
+	first 'step: byte order: ' 'step: next: connect\('
+	if isolated; then has 'port 12333 = 0x302d: the sockaddr holds 30 2d '; fi
+	if captured; then
+		has '^\s+0x0020: +[0-9a-f]{4} [0-9a-f]{4} 302d '
+		has '^SEEN: .*on the wire \(tcpdump -XX\) the SYN.s destination port is 30 2d too'
+	fi
+}
+
+@test "N4: return codes: each error of the walkthrough's calls, with its errno name and exit status 1" {
+	observe N4
+	has '^tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused \(ECONNREFUSED\)$'
+	has "^tcpserver1: bind\\(fd 3, \\*:[0-9]+\\): $E_ADDRINUSE \\(a server is listening"
+	has "^tcpserver1: bind\\(fd 3, 192\\.0\\.2\\.77:[0-9]+\\): $E_ADDRNOTAVAIL"
+	has '^tcpserver1: bind\(fd 3, \*:80\): .* \(EACCES\) \(ports below 1024 need root\)$'
+	has '^tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: no SYN-ACK in time \(ETIMEDOUT, see above\)$'
+	has '^tcpclient: recv\(fd 3\): .* \(ECONNRESET\): the server reset the connection$'
+	[ "$(grep -c '^# exit status 1$' <<<"$output")" -eq 5 ]
+	has "^# client 2's exit status 1$"
+	has '^SEEN: .*: ECONNREFUSED, EADDRINUSE, EADDRNOTAVAIL, EACCES, ETIMEDOUT, ECONNRESET$'
+}
+
+@test "N5: send() returns when the bytes are in the kernel: against a server that does not read they wait in its Recv-Q, then Send-Q fills and send() would block" {
+	observe N5
+	has '^tcpclient: send\(fd 3\) = 6 bytes: "hello\\n"$'
+	has '^ESTAB +6 +0 +[0-9.]+:[0-9]+ '
+	has '^tcpclient: -f: fd 3: SO_SNDBUF [0-9]+ bytes, SO_RCVBUF [0-9]+ bytes'
+	has '^tcpclient: send\(fd 3\): .* \(EAGAIN\) after [0-9]+ bytes in [0-9]+ send\(\)s: the buffers are full'
+	has '^# Recv-Q [0-9]+ \+ Send-Q [0-9]+ = ([0-9]+) bytes; send\(\) had taken \1$'
+	has '^tcpclient: send\(fd 3\): no room within 3 s: [0-9]+ of 100000000 bytes sent'
+}
+
+@test "N6: a TCP stream has no message boundaries; UDP keeps each datagram whole" {
+	observe N6
+	has '^ESTAB +8 +0 +[0-9.]+:[0-9]+ '
+	has '^tcpserver1: recv\(fd 4\) = 8 bytes from [0-9.:]+: "one\\ntwo\\n"$'
+	has "^# multi's recv\\(\\) sizes, in order: .*\\([0-9]+ recv\\(\\)s, 1000000 bytes, [0-9]+ different sizes\\)$"
+	[ "$(grep -cE '^udpserver: recvfrom\(fd 3\) = 4 bytes from [0-9.:]+: "(one|two)\\n"$' <<<"$output")" -eq 2 ]
+	has '^udpserver: recvfrom\(fd 3\) = 10 bytes from [0-9.:]+: "0123456789" \(it filled the -n buffer: .*MSG_TRUNC\)$'
+	has '^udpserver: recvfrom\(fd 3\) = 5 bytes from [0-9.:]+: "short"$'
+	has '^SEEN: TCP: two sends came out of one recv\(\) of 8 bytes.* a 20-byte datagram read with a 10-byte buffer lost its last 10 bytes'
+}
+
+@test "N7: blocking: a waiting server sleeps in the kernel (accept, recv, select) and uses no CPU" {
+	observe N7
+	has '^ *[0-9]+ +S[^ ]* +inet_csk_accept +.*tcpserver1'
+	has '^ *[0-9]+ +S[^ ]* +[a-z_.]+ +.*tcpserver3'
+	[ "$(grep -cE '^ *[0-9]+ +S[^ ]* +[a-z_.]+ +.*/multi -p' <<<"$output")" -eq 2 ]
+	has '^\$ cat /proc/[0-9]+/schedstat; sleep 1; '
+	has '^SEEN: .*none used any CPU time in 1 s'
+}
+
+@test "N8: UDP loses datagrams without a word: udpserver -L 25 drops a quarter, udpclient -k -t counts them; TCP loses nothing" {
+	observe N8
+	has '^udpclient: recvfrom\(fd 3\): no reply from 127\.0\.0\.1:[0-9]+ within 0\.5 s: lost \(5 so far\)'
+	has '^udpclient: 20 datagrams sent, 15 replies, 5 lost$'
+	has '^udpserver: -L 25: datagram 20 lost on purpose: no reply \(5 of 20 lost so far\)$'
+	has '^# exit status 0; 20 replies the same as sent$'
+	if captured; then has '^# captured: 20 datagrams to port 12122, 15 from it$'; fi
+}
+
 # --- scripts/tour, which runs the same experiments --------------------------
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 25 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 33 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+) +[a-z]' <<<"$output")" -eq 25 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[A-Za-z'"'"']' <<<"$output")" -eq 33 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
@@ -322,6 +407,17 @@ TOUR="$KIT_ROOT/scripts/tour"
 	first '^== T1: ' '^== U4: '
 	[ "${lines[${#lines[@]} - 1]}" = "tour: 2 steps: 2 seen, 0 not seen, 0 skipped (${output##*skipped (}" ]
 	[ -z "$(ls -A "$tmp")" ]
+}
+
+@test "tour -l N: the notes N1-N8 after one another, in lecture mode, all seen" {
+	run --separate-stderr "$TOUR" -l N </dev/null
+	[ "$status" -eq 0 ]
+	[ "${lines[0]%%;*}" = "tour: 8 steps" ]
+	[ "$(grep -oE '^== N[0-9]+' <<<"$output" | tr '\n' ' ')" = "== N1 == N2 == N3 == N4 == N5 == N6 == N7 == N8 " ]
+	[[ "$output" == *"   UDP promises nothing"* ]]
+	local counts="8 seen, 0 not seen, 0 skipped"
+	isolated || counts="7 seen, 0 not seen, 1 skipped" # N1 needs an en0
+	[ "${lines[${#lines[@]} - 1]}" = "tour: 8 steps: $counts (${output##*skipped (}" ]
 }
 
 @test "tour stopped in the middle of a step (TERM) stops its programs and removes its namespace and files" {

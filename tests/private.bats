@@ -98,7 +98,7 @@ refused() {
 	if [ "$(id -u)" != 0 ]; then
 		run "$PRIVATE" "$BIN/tcpserver1" -p 80
 		[ "$status" -eq 1 ]
-		[[ "$output" == *"Permission denied (ports below 1024 need root)"* ]]
+		[[ "$output" == *"Permission denied (EACCES) (ports below 1024 need root)"* ]]
 	fi
 }
 

@@ -49,7 +49,7 @@ setup() {
 	run --separate-stderr prog tcpclient -m hi 127.0.0.1 "$port"
 	[ "$status" -eq 1 ]
 	[ $((SECONDS - start)) -le 2 ]
-	[[ "$stderr" == "tcpclient: cannot connect to 127.0.0.1 port $port: Connection refused" ]]
+	[[ "$stderr" == "tcpclient: cannot connect to 127.0.0.1 port $port: Connection refused (ECONNREFUSED)" ]]
 	[[ "$output" == *"answered our SYN with RST"* ]]
 }
 
@@ -105,7 +105,7 @@ setup() {
 	start_server tcpserver3 "$port"
 	run --separate-stderr bash -c 'exec "$@" >/dev/full 3>&- 4>&-' _ "$BIN/tcpclient" -t 5 -m hi 127.0.0.1 "$port"
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "tcpclient: stdout: No space left on device: cannot show the output" ]
+	[ "$stderr" = "tcpclient: stdout: No space left on device (ENOSPC): cannot show the output" ]
 	# a FIFO whose only reader has gone: writing to it is EPIPE (and SIGPIPE)
 	mkfifo "$BATS_TEST_TMPDIR/pipe"
 	exec 5<>"$BATS_TEST_TMPDIR/pipe"
@@ -114,7 +114,7 @@ setup() {
 	run --separate-stderr bash -c 'exec "$@" >&6 6>&- 3>&- 4>&-' _ "$BIN/tcpclient" -t 5 -m hi 127.0.0.1 "$port"
 	exec 6>&-
 	[ "$status" -eq 1 ] # 141 would be death by SIGPIPE
-	[ "$stderr" = "tcpclient: stdout: Broken pipe: cannot show the output" ]
+	[ "$stderr" = "tcpclient: stdout: Broken pipe (EPIPE): cannot show the output" ]
 }
 
 @test "tcpclient: --help anywhere among the words is -h; the word after -m is a message, --words too" {
@@ -179,8 +179,8 @@ setup() {
 	start_server tcpserver1 "$port"
 	run --separate-stderr prog tcpclient -t 2 -m hi ::1 "$port"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"connect(fd 3, [::1]:$port): Connection refused: the server's kernel answered our SYN with RST, since no socket LISTENs on that port $hint"* ]]
-	[ "$stderr" = "tcpclient: cannot connect to ::1 port $port: Connection refused $hint" ]
+	[[ "$output" == *"connect(fd 3, [::1]:$port): Connection refused (ECONNREFUSED): the server's kernel answered our SYN with RST, since no socket LISTENs on that port $hint"* ]]
+	[ "$stderr" = "tcpclient: cannot connect to ::1 port $port: Connection refused (ECONNREFUSED) $hint" ]
 	# refused over IPv4: the hint would be wrong, and is not there
 	run --separate-stderr prog tcpclient -t 2 -m hi 127.0.0.1 "$(free_port)"
 	[ "$status" -eq 1 ]
