@@ -1117,7 +1117,21 @@ exp_N4() {
 	expect "client 2's recv() to fail with (ECONNRESET), exit 1 (exit $N4_RC)" \
 		test "$N4_RC" = 1 -a -n "$(grep -E 'recv\(fd 3\): .*\(ECONNRESET\)' "$KIT_WORK/c2.out")"
 	N4_SEEN+=", ECONNRESET"
-	verdict "each failure named its call, its meaning and its errno name in one line and exited 1: $N4_SEEN"
+
+	say "EPIPE: a write whose reader has gone (a pipe here; a reset connection alike): udpserver's log into head -1, then a datagram"
+	printf '$ %s./udpserver | head -1\n' "$EXP_SHOW"
+	# shellcheck disable=SC2016 # $0 and $1 belong to the inner bash
+	start_bg epipe bash -c 'exec "$0" -p "$1" > >(head -1 >/dev/null)' "$BIN/udpserver" "$UP"
+	spid=$LAST_PID
+	expect_soon "udpserver to bind" 5 udp_bound "$UP"
+	run_prog ping 5 udpclient -t 2 -m hello 127.0.0.1 "$UP"
+	expect_soon "udpserver's write to stdout to fail with (EPIPE), in one line on stderr" 5 \
+		file_has "$KIT_WORK/epipe.out" '^udpserver: stdout: .*\(EPIPE\)'
+	out_lines epipe '\(EPIPE\)'
+	expect "a server to go on serving after EPIPE on its log (the client got its echo: exit $FG_RC)" test "$FG_RC" = 0
+	expect "udpserver still running" alive "$spid"
+	N4_SEEN+=", EPIPE (a server goes on)"
+	verdict "each failure named its call, its meaning and its errno name in one line; the clients exited 1, and a server that met EPIPE on its log went on serving: $N4_SEEN"
 }
 
 # === N5: send() returns when the bytes are in the kernel, not when they arrived
