@@ -1067,13 +1067,18 @@ n4_case() {
 	N4_SEEN+="${N4_SEEN:+, }$errno"
 }
 
-# n4_exit PID: wait (5 s at most) for PID to end; N4_RC is its exit status (124: still running).
-n4_exit() {
-	N4_RC=124
-	if wait_until 5 gone "$1" 2>/dev/null; then
-		N4_RC=0
-		wait "$1" 2>/dev/null || N4_RC=$?
+# n4_ended NAME PID REGEX WHO WHAT: wait (5 s at most) for PID, started as
+# NAME, to end; it must exit 1 with a line matching REGEX; the line and
+# WHO's exit status are shown.
+n4_ended() {
+	local name=$1 pid=$2 re=$3 who=$4 what=$5 rc=124
+	if wait_until 5 gone "$pid" 2>/dev/null; then
+		rc=0
+		wait "$pid" 2>/dev/null || rc=$?
 	fi
+	out_lines "$name" "$re"
+	say "${who}exit status $rc"
+	expect "$what (exit $rc)" test "$rc" = 1 -a -n "$(grep -E "$re" "$KIT_WORK/$name.out")"
 }
 
 exp_N4() {
@@ -1091,11 +1096,7 @@ exp_N4() {
 	if [ "$(id -u)" = 0 ] || [ "${KIT_PRIVATE:-}" = 1 ]; then how=(setpriv --bounding-set -net_bind_service tcpserver1); fi
 	run_line "${how[@]/#tcpserver1/./tcpserver1}" -p 80
 	start_bg eacces "${how[@]/#tcpserver1/$BIN/tcpserver1}" -p 80
-	n4_exit "$LAST_PID"
-	out_lines eacces '\(EACCES\)'
-	say "exit status $N4_RC"
-	expect "bind() to port 80 unprivileged: a line with (EACCES) and exit 1 (exit $N4_RC)" \
-		test "$N4_RC" = 1 -a -n "$(grep -E '\(EACCES\)' "$KIT_WORK/eacces.out")"
+	n4_ended eacces "$LAST_PID" '\(EACCES\)' "" "bind() to port 80 unprivileged: a line with (EACCES) and exit 1"
 	N4_SEEN+=", EACCES"
 
 	exp_net_new || { give_up "a fresh place for the full queue"; return; }
@@ -1111,11 +1112,7 @@ exp_N4() {
 	run_line kill -9 "$spid"
 	kill -9 "$spid"
 	wait "$spid" 2>/dev/null
-	n4_exit "$c2"
-	out_lines c2 '\(ECONNRESET\)'
-	say "client 2's exit status $N4_RC"
-	expect "client 2's recv() to fail with (ECONNRESET), exit 1 (exit $N4_RC)" \
-		test "$N4_RC" = 1 -a -n "$(grep -E 'recv\(fd 3\): .*\(ECONNRESET\)' "$KIT_WORK/c2.out")"
+	n4_ended c2 "$c2" 'recv\(fd 3\): .*\(ECONNRESET\)' "client 2's " "client 2's recv() to fail with (ECONNRESET), exit 1"
 	N4_SEEN+=", ECONNRESET"
 
 	say "EPIPE: a write whose reader has gone (a pipe here; a reset connection alike): udpserver's log into head -1, then a datagram"
