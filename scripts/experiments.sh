@@ -1151,6 +1151,17 @@ n5_stopped() {
 	press 5 accept
 }
 
+# n5_queues SS_TEXT: rq, sq = the server's Recv-Q and the client's Send-Q
+n5_queues() {
+	rq=$(awk -v p=":$TP" '$1 == "ESTAB" && $4 ~ p "$" { print $2 }' <<<"$1")
+	sq=$(awk -v p=":$TP" '$1 == "ESTAB" && $5 ~ p "$" { print $3 }' <<<"$1")
+}
+# n5_settled SENT: the two queues hold SENT bytes between them, each once
+n5_settled() {
+	n5_queues "$(in_ns ss -tan "( sport = :$TP or dport = :$TP )")"
+	[ "$((${rq:-0} + ${sq:-0}))" = "$1" ]
+}
+
 exp_N5() {
 	local sent rq sq line
 	say "1. a small send to a server stopped before recv():"
@@ -1170,11 +1181,13 @@ exp_N5() {
 		{ verdict ""; return; }
 	out_lines c2 'SO_SNDBUF|returned at once|EAGAIN'
 	sent=$(out_value c2 '.*\(EAGAIN\) after ([0-9]+) bytes.*')
+	# Bytes the server's kernel has queued but not yet ACKed (delayed ACK)
+	# count in both queues for a moment: wait for that ACK, then read.
+	wait_every 20 3 n5_settled "$sent" || true
 	want "the server's Recv-Q full" "^ESTAB +[1-9][0-9]* +0 +[0-9.]+:$TP "
 	want "the client's Send-Q full" "^ESTAB +0 +[1-9][0-9]* +[0-9.]+:[0-9]+ +[0-9.]+:$TP "
 	ev_soon ss -tan "( sport = :$TP or dport = :$TP )"
-	rq=$(awk -v p=":$TP" '$1 == "ESTAB" && $4 ~ p "$" { print $2 }' <<<"$EV")
-	sq=$(awk -v p=":$TP" '$1 == "ESTAB" && $5 ~ p "$" { print $3 }' <<<"$EV")
+	n5_queues "$EV"
 	say "Recv-Q $rq + Send-Q $sq = $((${rq:-0} + ${sq:-0})) bytes; send() had taken $sent"
 	expect "Recv-Q + Send-Q to hold what send() took ($rq + $sq vs $sent)" test "$((${rq:-0} + ${sq:-0}))" = "${sent:-x}"
 	expect_soon "the client to give up after -t 3 (no room)" 6 file_has "$KIT_WORK/c2.out" 'no room within 3 s'

@@ -47,6 +47,8 @@ first() {
 		return 1
 	fi
 }
+# toured: the tour exited 0; if not, what it printed (bats shows it)
+toured() { [ "$status" -eq 0 ] || { printf '%s\n' "$output" "${stderr:-}"; false; }; }
 captured() { exp_can_capture; }
 isolated() { can_netns; }
 
@@ -402,7 +404,7 @@ TOUR="$KIT_ROOT/scripts/tour"
 	mkdir "$tmp"
 	# stdin is not a terminal: lecture mode does not wait
 	TMPDIR=$tmp run --separate-stderr "$TOUR" -l t1 U4 </dev/null
-	[ "$status" -eq 0 ]
+	toured
 	[ "${lines[1]}" = "== T1: $(exp_title T1)" ]
 	[[ "$output" == *"   TCP asks first."* ]]
 	first '^== T1: ' '^== U4: '
@@ -412,7 +414,7 @@ TOUR="$KIT_ROOT/scripts/tour"
 
 @test "tour -l N: the notes N1-N8 after one another, in lecture mode, all seen" {
 	run --separate-stderr "$TOUR" -l N </dev/null
-	[ "$status" -eq 0 ]
+	toured
 	[ "${lines[0]%%;*}" = "tour: 8 steps" ]
 	[ "$(grep -oE '^== N[0-9]+' <<<"$output" | tr '\n' ' ')" = "== N1 == N2 == N3 == N4 == N5 == N6 == N7 == N8 " ]
 	[[ "$output" == *"   UDP promises nothing"* ]]
