@@ -49,8 +49,10 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 @test "ladder -h shows the usage and an example" {
 	run --separate-stderr "$LADDER" -h
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "usage: ladder [-h] [FILE]" ]
+	[ "${lines[0]}" = "usage: ladder [-h] [-s] [--svg] [FILE]" ]
 	[[ "$output" == *"|---------- SYN ---------->|"* ]]
+	[[ "$output" == *"  -s "*"SYN_SENT"*"TIME_WAIT"* ]]
+	[[ "$output" == *"  --svg "*"scripts/ladder -s --svg t3.pcap >t3.svg"* ]]
 	[[ "$output" == *"scripts/capture tcp | scripts/ladder"* ]]
 	[ -z "$stderr" ]
 }
@@ -86,19 +88,30 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 
 @test "fixture: TCP handshake, one message each way, server closes first (-n and -vvv -XX)" {
 	ladder_is tcp_echo.n.txt tcp_echo.vvv.txt <<-'EOF'
-	    time   127.0.0.1:51354              127.0.0.1:12333
-	                  |                            |
-	   0.000          |----------- SYN ----------->|
-	   0.000          |<-------- SYN-ACK ----------|
-	   0.000          |----------- ACK ----------->|
-	   0.000          |----- PSH-ACK 6 bytes ----->|
-	   0.000          |<---------- ACK ------------|
-	   0.000          |<---- PSH-ACK 6 bytes ------|
-	   0.000          |----------- ACK ----------->|
-	   0.000          |<-------- FIN-ACK ----------|
-	   0.042          |----------- ACK ----------->|
-	   0.295          |--------- FIN-ACK --------->|
-	   0.295          |<---------- ACK ------------|
+	    time   127.0.0.1:51354                 127.0.0.1:12333
+	                  |                               |
+	                  |     seq 0 mss 65495 ws 10     |
+	   0.000          |------------- SYN ------------>|
+	                  |  seq 0 ack 1 mss 65495 ws 10  |
+	   0.000          |<---------- SYN-ACK -----------|
+	                  |          seq 1 ack 1          |
+	   0.000          |------------- ACK ------------>|
+	                  |       seq 1 ack 1 len 6       |
+	   0.000          |------- PSH-ACK 6 bytes ------>|
+	                  |          seq 1 ack 7          |
+	   0.000          |<------------ ACK -------------|
+	                  |       seq 1 ack 7 len 6       |
+	   0.000          |<------ PSH-ACK 6 bytes -------|
+	                  |          seq 7 ack 7          |
+	   0.000          |------------- ACK ------------>|
+	                  |          seq 7 ack 7          |
+	   0.000          |<---------- FIN-ACK -----------|
+	                  |          seq 7 ack 8          |
+	   0.042          |------------- ACK ------------>|
+	                  |          seq 7 ack 8          |
+	   0.295          |----------- FIN-ACK ---------->|
+	                  |          seq 8 ack 8          |
+	   0.295          |<------------ ACK -------------|
 	11 packets, 2 endpoints
 	EOF
 }
@@ -107,7 +120,9 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	ladder_is tcp_refused.n.txt tcp_refused.vvv.txt <<-'EOF'
 	    time   127.0.0.1:51370              127.0.0.1:12333
 	                  |                            |
+	                  |   seq 0 mss 65495 ws 10    |
 	   0.000          |----------- SYN ----------->|
+	                  |        seq 0 ack 1         |
 	   0.000          |<-------- RST-ACK ----------|
 	2 packets, 2 endpoints
 	EOF
@@ -142,19 +157,30 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 
 @test "fixture: IPv6 TCP exchange, columns written [::1]:port" {
 	ladder_is tcp6_echo.n.txt tcp6_echo.vvv.txt <<-'EOF'
-	    time   [::1]:45736                  [::1]:12333
-	                |                            |
-	   0.000        |----------- SYN ----------->|
-	   0.000        |<-------- SYN-ACK ----------|
-	   0.000        |----------- ACK ----------->|
-	   0.005        |----- PSH-ACK 6 bytes ----->|
-	   0.005        |<---------- ACK ------------|
-	   0.005        |<---- PSH-ACK 6 bytes ------|
-	   0.005        |----------- ACK ----------->|
-	   0.005        |<-------- FIN-ACK ----------|
-	   0.049        |----------- ACK ----------->|
-	   0.275        |--------- FIN-ACK --------->|
-	   0.275        |<---------- ACK ------------|
+	    time   [::1]:45736                     [::1]:12333
+	                |                               |
+	                |     seq 0 mss 65476 ws 10     |
+	   0.000        |------------- SYN ------------>|
+	                |  seq 0 ack 1 mss 65476 ws 10  |
+	   0.000        |<---------- SYN-ACK -----------|
+	                |          seq 1 ack 1          |
+	   0.000        |------------- ACK ------------>|
+	                |       seq 1 ack 1 len 6       |
+	   0.005        |------- PSH-ACK 6 bytes ------>|
+	                |          seq 1 ack 7          |
+	   0.005        |<------------ ACK -------------|
+	                |       seq 1 ack 7 len 6       |
+	   0.005        |<------ PSH-ACK 6 bytes -------|
+	                |          seq 7 ack 7          |
+	   0.005        |------------- ACK ------------>|
+	                |          seq 7 ack 7          |
+	   0.005        |<---------- FIN-ACK -----------|
+	                |          seq 7 ack 8          |
+	   0.049        |------------- ACK ------------>|
+	                |          seq 7 ack 8          |
+	   0.275        |----------- FIN-ACK ---------->|
+	                |          seq 8 ack 8          |
+	   0.275        |<------------ ACK -------------|
 	11 packets, 2 endpoints
 	EOF
 }
@@ -171,28 +197,48 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 
 @test "fixture: two clients of tcpserver3 get a column each, the server in the middle" {
 	ladder_is tcp_two_clients.n.txt tcp_two_clients.vvv.txt <<-'EOF'
-	    time   127.0.0.1:48076              127.0.0.1:12333              127.0.0.1:48082
-	                  |                            |                            |
-	   0.000          |----------- SYN ----------->|                            |
-	   0.000          |<-------- SYN-ACK ----------|                            |
-	   0.000          |----------- ACK ----------->|                            |
-	   0.005          |----- PSH-ACK 4 bytes ----->|                            |
-	   0.005          |<---------- ACK ------------|                            |
-	   0.005          |<---- PSH-ACK 4 bytes ------|                            |
-	   0.005          |----------- ACK ----------->|                            |
-	   0.207          |                            |<---------- SYN ------------|
-	   0.207          |                            |--------- SYN-ACK --------->|
-	   0.207          |                            |<---------- ACK ------------|
-	   0.207          |                            |<---- PSH-ACK 4 bytes ------|
-	   0.207          |                            |----------- ACK ----------->|
-	   0.207          |                            |----- PSH-ACK 4 bytes ----->|
-	   0.207          |                            |<---------- ACK ------------|
-	   0.381          |                            |<-------- FIN-ACK ----------|
-	   0.381          |                            |--------- FIN-ACK --------->|
-	   0.381          |                            |<---------- ACK ------------|
-	   0.549          |--------- FIN-ACK --------->|                            |
-	   0.549          |<-------- FIN-ACK ----------|                            |
-	   0.549          |----------- ACK ----------->|                            |
+	    time   127.0.0.1:48076                 127.0.0.1:12333                 127.0.0.1:48082
+	                  |                               |                               |
+	                  |     seq 0 mss 65495 ws 10     |                               |
+	   0.000          |------------- SYN ------------>|                               |
+	                  |  seq 0 ack 1 mss 65495 ws 10  |                               |
+	   0.000          |<---------- SYN-ACK -----------|                               |
+	                  |          seq 1 ack 1          |                               |
+	   0.000          |------------- ACK ------------>|                               |
+	                  |       seq 1 ack 1 len 4       |                               |
+	   0.005          |------- PSH-ACK 4 bytes ------>|                               |
+	                  |          seq 1 ack 5          |                               |
+	   0.005          |<------------ ACK -------------|                               |
+	                  |       seq 1 ack 5 len 4       |                               |
+	   0.005          |<------ PSH-ACK 4 bytes -------|                               |
+	                  |          seq 5 ack 5          |                               |
+	   0.005          |------------- ACK ------------>|                               |
+	                  |                               |     seq 0 mss 65495 ws 10     |
+	   0.207          |                               |<------------ SYN -------------|
+	                  |                               |  seq 0 ack 1 mss 65495 ws 10  |
+	   0.207          |                               |----------- SYN-ACK ---------->|
+	                  |                               |          seq 1 ack 1          |
+	   0.207          |                               |<------------ ACK -------------|
+	                  |                               |       seq 1 ack 1 len 4       |
+	   0.207          |                               |<------ PSH-ACK 4 bytes -------|
+	                  |                               |          seq 1 ack 5          |
+	   0.207          |                               |------------- ACK ------------>|
+	                  |                               |       seq 1 ack 5 len 4       |
+	   0.207          |                               |------- PSH-ACK 4 bytes ------>|
+	                  |                               |          seq 5 ack 5          |
+	   0.207          |                               |<------------ ACK -------------|
+	                  |                               |          seq 5 ack 5          |
+	   0.381          |                               |<---------- FIN-ACK -----------|
+	                  |                               |          seq 5 ack 6          |
+	   0.381          |                               |----------- FIN-ACK ---------->|
+	                  |                               |          seq 6 ack 6          |
+	   0.381          |                               |<------------ ACK -------------|
+	                  |          seq 5 ack 5          |                               |
+	   0.549          |----------- FIN-ACK ---------->|                               |
+	                  |          seq 5 ack 6          |                               |
+	   0.549          |<---------- FIN-ACK -----------|                               |
+	                  |          seq 6 ack 6          |                               |
+	   0.549          |------------- ACK ------------>|                               |
 	20 packets, 3 endpoints
 	EOF
 }
@@ -207,7 +253,9 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	# every arrow starts or ends at the server's bar (the second one)
 	local server_bar line
 	server_bar=$(awk '{ n = 0; for (i = 1; i <= length($0); i++) if (substr($0, i, 1) == "|" && ++n == 2) { print i; exit } }' <<<"${lines[1]}")
-	for line in "${lines[@]:2:50}"; do
+	[ "${#lines[@]}" -eq 103 ] # a line of numbers above each TCP arrow
+	for line in "${lines[@]:2:100}"; do
+		[[ $line == *[\<\>]* ]] || continue
 		[[ "${line:server_bar-2:3}" =~ ^(-\|-|-\|<|>\|-|-\|\ |\ \|-|>\|\ |\ \|<)$ ]] || {
 			echo "not at the server's bar: $line" >&2
 			return 1
@@ -244,10 +292,12 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 		"2 packets captured" >"$BATS_TEST_TMPDIR/mixed.txt"
 	run --separate-stderr "$LADDER" "$BATS_TEST_TMPDIR/mixed.txt"
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 5 ]
-	[[ "${lines[2]}" =~ ^\ +0\.000\ +\|-+\ FIN-PSH-ACK\ 1\ byte\ -+\>\|$ ]]
-	[[ "${lines[3]}" =~ ^\ +0\.250\ +\|\<-+\ RST\ -+\|$ ]]
-	[ "${lines[4]}" = "2 packets, 2 endpoints" ]
+	[ "${#lines[@]}" -eq 7 ]
+	[[ "${lines[2]}" =~ ^\ +\|\ +seq\ 1\ ack\ 1\ len\ 1\ +\|$ ]]
+	[[ "${lines[3]}" =~ ^\ +0\.000\ +\|-+\ FIN-PSH-ACK\ 1\ byte\ -+\>\|$ ]]
+	[[ "${lines[4]}" =~ ^\ +\|\ +seq\ 1\ +\|$ ]]
+	[[ "${lines[5]}" =~ ^\ +0\.250\ +\|\<-+\ RST\ -+\|$ ]]
+	[ "${lines[6]}" = "2 packets, 2 endpoints" ]
 	local expected=$output
 
 	sed -E 's/^([0-9][0-9]:)/2024-05-01 \1/' "$BATS_TEST_TMPDIR/mixed.txt" >"$BATS_TEST_TMPDIR/dated.txt"
