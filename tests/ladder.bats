@@ -46,6 +46,69 @@ arrows() {
 
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
+# text_arrows FILE: each arrow of a text ladder (-s or not) as
+# "DIR|FLAGS|NUMBERS|LEFT STATE|RIGHT STATE", DIR > (left to right) or <
+# (the states: of a two-column ladder).
+text_arrows() {
+	awk 'function trim(s) { gsub(/^ +| +$/, "", s); return s }
+	/->\||\|<-/ {
+		d = index($0, "->|") ? ">" : "<"
+		match($0, /\|<?-[^|]*\|/)
+		i = RSTART; j = RSTART + RLENGTH - 1
+		body = substr($0, i + 1, j - i - 1)
+		gsub(/[<>]/, "", body); sub(/^-+ /, "", body); sub(/ -+$/, "", body)
+		print d "|" body "|" det "|" trim(substr($0, 9, i - 9)) "|" trim(substr($0, j + 1))
+		det = ""
+		next
+	}
+	{ s = $0; gsub(/\|/, "", s); det = trim(s) }' "$1"
+}
+
+# svg_arrows FILE: the same, read from an SVG ladder with xmllint (XPath).
+svg_arrows() {
+	local n i g dir
+	n=$(xmllint --xpath 'count(//*[local-name()="g"][@class="arrow"])' "$1") || return 1
+	for ((i = 1; i <= n; i++)); do
+		g="(//*[local-name()=\"g\"][@class=\"arrow\"])[$i]"
+		dir=$(xmllint --xpath "string($g/@data-dir)" "$1")
+		case $dir in right) dir='>' ;; left) dir='<' ;; esac
+		printf '%s|%s|%s|%s|%s\n' "$dir" \
+			"$(xmllint --xpath "string($g/*[@class=\"flags\"])" "$1")" \
+			"$(xmllint --xpath "string($g/*[@class=\"detail\"])" "$1")" \
+			"$(xmllint --xpath "string($g/*[@data-side=\"left\"])" "$1")" \
+			"$(xmllint --xpath "string($g/*[@data-side=\"right\"])" "$1")"
+	done
+}
+need_xmllint() {
+	command -v xmllint >/dev/null ||
+		skip_needs "xmllint (to check the SVG)" "sudo apt-get install libxml2-utils, then make test TESTS=$(test_file)"
+}
+
+# svg_like_text [-s] FILE: ladder --svg of FILE is well-formed XML and has
+# the arrows of the text ladder, in the same order, with the same labels,
+# numbers (and states).
+svg_like_text() {
+	local t=$BATS_TEST_TMPDIR/svg.$$.$RANDOM
+	"$LADDER" "$@" >"$t.txt"
+	"$LADDER" --svg "$@" >"$t.svg"
+	xmllint --noout "$t.svg"
+	text_arrows "$t.txt" >"$t.text-arrows"
+	svg_arrows "$t.svg" >"$t.svg-arrows"
+	[ -s "$t.text-arrows" ]
+	diff -u "$t.text-arrows" "$t.svg-arrows"
+}
+
+# tcpdump_numbers FILE: "seq S ack A" (and " len N") of every packet after
+# the SYNs, as tcpdump -vvv printed them (relative); ladder_numbers FILE: the
+# same from the ladder's numbers line of each TCP arrow.
+tcpdump_numbers() {
+	sed -nE 's/.*Flags \[([^]S]*)\].* seq ([0-9]+)(:[0-9]+)?, ack ([0-9]+),.* length ([0-9]+)$/seq \2 ack \4 len \5/p' "$1" | sed 's/ len 0$//'
+}
+ladder_numbers() {
+	"$LADDER" "$1" >"$BATS_TEST_TMPDIR/numbers.txt"
+	text_arrows "$BATS_TEST_TMPDIR/numbers.txt" | awk -F'|' '$2 !~ /SYN/ { print $3 }'
+}
+
 @test "ladder -h shows the usage and an example" {
 	run --separate-stderr "$LADDER" -h
 	[ "$status" -eq 0 ]
@@ -268,6 +331,96 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	[ "$(arrows "$BATS_TEST_TMPDIR/five.txt" | grep -c 'PSH-ACK 9 bytes')" -eq 10 ]
 }
 
+@test "fixture: T5/T6 with -s: each side's state as the textbook infers it; -n, -S, -vvv and the pcap draw the same" {
+	local expected
+	expected=$(cat <<-'EOF'
+	    time      127.0.0.1:57864                 127.0.0.1:12333
+	                     |                               |
+	                     |     seq 0 mss 65495 ws 10     |
+	   0.000    SYN_SENT |------------- SYN ------------>|
+	                     |  seq 0 ack 1 mss 65495 ws 10  |
+	   0.000 ESTABLISHED |<---------- SYN-ACK -----------| SYN_RCVD
+	                     |          seq 1 ack 1          |
+	   0.000             |------------- ACK ------------>| ESTABLISHED
+	                     |       seq 1 ack 1 len 6       |
+	   0.000             |------- PSH-ACK 6 bytes ------>|
+	                     |          seq 1 ack 7          |
+	   0.000             |<------------ ACK -------------|
+	                     |       seq 1 ack 7 len 6       |
+	   0.000             |<------ PSH-ACK 6 bytes -------|
+	                     |          seq 7 ack 7          |
+	   0.000             |------------- ACK ------------>|
+	                     |          seq 7 ack 7          |
+	   0.000  CLOSE_WAIT |<---------- FIN-ACK -----------| FIN_WAIT_1
+	                     |          seq 7 ack 8          |
+	   0.044             |------------- ACK ------------>| FIN_WAIT_2
+	                     |          seq 7 ack 8          |
+	   0.298    LAST_ACK |----------- FIN-ACK ---------->| TIME_WAIT
+	                     |          seq 8 ack 8          |
+	   0.298      CLOSED |<------------ ACK -------------|
+	11 packets, 2 endpoints
+	EOF
+	)
+	local f
+	for f in tcp_close.n.txt tcp_close.S.txt tcp_close.vvv.txt tcp_close.pcap; do
+		[[ $f != *.pcap ]] || command -v tcpdump >/dev/null ||
+			skip_needs "tcpdump (to read a pcap)" "sudo apt-get install tcpdump, then make test TESTS=$(test_file)"
+		run --separate-stderr "$LADDER" -s "$FIXTURES/$f"
+		[ "$status" -eq 0 ]
+		diff <(echo "$expected") <(echo "$output") || {
+			echo "ladder -s $f differs (< expected, > drawn)" >&2
+			return 1
+		}
+	done
+	# every line fits in 80 columns
+	[ "$(awk 'length($0) > 80' <<<"$output")" = "" ]
+	# -S printed absolute numbers: ladder made them relative from the ISNs
+	grep -q 'Flags \[P.\], seq 1746302062:1746302068, ack 1636707231' "$FIXTURES/tcp_close.S.txt"
+}
+
+@test "ladder's seq and ack are tcpdump's own relative numbers (every fixture with a TCP exchange)" {
+	local f
+	for f in tcp_close tcp_echo tcp6_echo tcp_two_clients tcp_five_clients; do
+		tcpdump_numbers "$FIXTURES/$f.vvv.txt" >"$BATS_TEST_TMPDIR/want"
+		ladder_numbers "$FIXTURES/$f.vvv.txt" >"$BATS_TEST_TMPDIR/got"
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -ge 9 ]
+		diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got" || {
+			echo "$f: < tcpdump, > ladder" >&2
+			return 1
+		}
+		# and from the -n text, where tcpdump leaves seq out of a bare ACK
+		ladder_numbers "$FIXTURES/$f.n.txt" | diff "$BATS_TEST_TMPDIR/want" -
+	done
+	# the SYN is seq 0, its SYN-ACK seq 0 ack 1 (tcpdump prints those absolute)
+	"$LADDER" "$FIXTURES/tcp_close.S.txt" >"$BATS_TEST_TMPDIR/l.txt"
+	[ "$(text_arrows "$BATS_TEST_TMPDIR/l.txt" | head -2)" = "$(printf '%s\n' '>|SYN|seq 0 mss 65495 ws 10||' '<|SYN-ACK|seq 0 ack 1 mss 65495 ws 10||')" ]
+}
+
+@test "ladder --svg: well-formed SVG with the text ladder's arrows, in order, labels, numbers and states" {
+	need_xmllint
+	svg_like_text -s "$FIXTURES/tcp_close.n.txt"
+	svg_like_text "$FIXTURES/tcp6_echo.vvv.txt"
+	svg_like_text "$FIXTURES/udp_noserver.vvv.txt"
+	svg_like_text -s "$FIXTURES/tcp_refused.n.txt"
+	# three endpoints: three lifelines, twenty arrows
+	"$LADDER" --svg "$FIXTURES/tcp_two_clients.n.txt" >"$BATS_TEST_TMPDIR/two.svg"
+	xmllint --noout "$BATS_TEST_TMPDIR/two.svg"
+	[ "$(xmllint --xpath 'count(//*[local-name()="text"][@class="name"])' "$BATS_TEST_TMPDIR/two.svg")" -eq 3 ]
+	[ "$(xmllint --xpath 'count(//*[local-name()="g"][@class="arrow"]/*[local-name()="line"])' "$BATS_TEST_TMPDIR/two.svg")" -eq 20 ]
+	# the ladder of the six endpoints too
+	"$LADDER" -s --svg "$FIXTURES/tcp_five_clients.n.txt" | xmllint --noout -
+}
+
+@test "ladder FILE.pcap without tcpdump says what to install (exit 1)" {
+	local bin="$BATS_TEST_TMPDIR/bin" tool
+	mkdir -p "$bin"
+	for tool in sh awk od tr; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
+	run --separate-stderr env PATH="$bin" "$LADDER" "$FIXTURES/tcp_close.pcap"
+	[ "$status" -eq 1 ]
+	one_stderr_line 'tcp_close.pcap is a pcap file, and reading one needs tcpdump'
+	[ -z "$output" ]
+}
+
 @test "ladder reads standard input too (no FILE, or -)" {
 	local file="$FIXTURES/tcp_echo.vvv.txt"
 	run --separate-stderr "$LADDER" "$file"
@@ -308,12 +461,15 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 
 @test "ladder draws the same with BWK awk (macOS's awk) as with mawk" {
 	command -v original-awk >/dev/null || skip_needs "original-awk (BWK awk, macOS's awk)" "sudo apt-get install original-awk, then make test TESTS=$(test_file)"
-	local f
+	local f opts
 	for f in "$FIXTURES"/*.txt; do
-		diff <("$LADDER" "$f") <(LADDER_AWK=original-awk "$LADDER" "$f") || {
-			echo "differs with original-awk: $f" >&2
-			return 1
-		}
+		for opts in '' -s '-s --svg'; do
+			# shellcheck disable=SC2086 # a list of options
+			diff <("$LADDER" $opts "$f") <(LADDER_AWK=original-awk "$LADDER" $opts "$f") || {
+				echo "differs with original-awk: ladder $opts $f" >&2
+				return 1
+			}
+		done
 	done
 }
 
@@ -382,4 +538,56 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 		at=$n
 	done
 	grep -qE '^(10|11) packets, 2 endpoints$' "$t/live.out"
+}
+
+# side_states FILE left|right: the states ladder -s wrote beside that
+# column, in order, on one line.
+side_states() {
+	text_arrows "$1" | awk -F'|' -v k="$2" '{ s = (k == "left") ? $4 : $5; if (s != "") printf "%s ", s }'
+}
+
+@test "live: T5/T6 (tcpclient, tcpserver1): the states ladder -s infers are those ss saw, its numbers tcpdump's; the SVG has it all" {
+	need_capture
+	private_ns
+	cd "$BATS_TEST_TMPDIR"
+	start_bg cap "$KIT_ROOT/scripts/capture" -w t56.pcap tcp
+	local cap=$LAST_PID client seen=''
+	wait_until 5 file_has cap.out 'listening on lo'
+	start_server tcpserver1 12333
+	with_input client
+	start_bg client "$BIN/tcpclient" -w -m hello 127.0.0.1
+	client=$LAST_PID
+	feed_open client 4
+	# T5: the server closed after its reply and its FIN was ACKed; the
+	# client has not closed yet (it waits for Enter)
+	wait_until 5 tcp_state FIN-WAIT-2 "( sport = :12333 )" && seen+="server FIN-WAIT-2, "
+	wait_until 5 tcp_state CLOSE-WAIT "( dport = :12333 )" && seen+="client CLOSE-WAIT, "
+	# T6: Enter, the client closes: the server's end waits in TIME-WAIT,
+	# the client's is gone once its FIN is ACKed
+	echo >&4
+	wait_until 5 gone "$client"
+	wait_until 5 tcp_state TIME-WAIT "( sport = :12333 )" && seen+="server TIME-WAIT, "
+	wait_until 5 no_tcp "( dport = :12333 )" && seen+="client closed"
+	[ "$seen" = "server FIN-WAIT-2, client CLOSE-WAIT, server TIME-WAIT, client closed" ]
+	# the last ACK, of the client's FIN, is in the file (capture -w writes
+	# each packet at once, and prints it)
+	wait_until 5 file_has cap.out '127\.0\.0\.1\.12333 > 127\.0\.0\.1\.[0-9]+: Flags \[\.\], .*seq 8, ack 8,'
+	kill "$cap"
+	wait_until 5 gone "$cap"
+
+	run --separate-stderr "$LADDER" -s t56.pcap
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >t56.txt
+	cat t56.txt >&2 # shown if the test fails
+	# the client (left) and the server (right), state after state: the
+	# ones ss saw (FIN-WAIT-2, CLOSE-WAIT, TIME-WAIT, gone) among them, in order
+	[ "$(side_states t56.txt left)" = "SYN_SENT ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED " ]
+	[ "$(side_states t56.txt right)" = "SYN_RCVD ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT " ]
+	[ -z "$(awk 'length($0) > 80' t56.txt)" ]
+	# seq and ack: tcpdump's own relative numbers
+	tcpdump -n -vvv -r t56.pcap >t56.vvv.txt 2>/dev/null
+	diff <(tcpdump_numbers t56.vvv.txt) <(ladder_numbers t56.pcap)
+	# the SVG of the same capture: valid and complete
+	need_xmllint
+	svg_like_text -s t56.pcap
 }
