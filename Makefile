@@ -72,7 +72,7 @@ lint:
 # The walkthrough, run and narrated: every observation with its evidence
 # (scripts/tour -h: one step, lecture mode). Root and tcpdump for all the steps.
 tour: all
-	scripts/tour
+	scripts/tour -o tour
 
 # make bench: the load generator and the reference server (bench/, built by
 # the rule above with the same flags), then the measurements: a few minutes,
@@ -83,4 +83,4 @@ bench: all $(BENCH_PROGRAMS)
 
 clean:
 	rm -f $(PROGRAMS) $(BENCH_PROGRAMS)
-	rm -rf build tests/out bench/results
+	rm -rf build tests/out bench/results tour
