@@ -369,6 +369,23 @@ ladder_numbers() {
 	[ -z "$output" ]
 }
 
+@test "ladder marks a SYN, FIN or data sent again as a retransmission, not a bare ACK sent again" {
+	printf '%s\n' \
+		"10:00:00.000000 IP 127.0.0.1.40000 > 127.0.0.1.12333: Flags [S], seq 3000000000, win 65495, length 0" \
+		"10:00:01.000000 IP 127.0.0.1.40000 > 127.0.0.1.12333: Flags [S], seq 3000000000, win 65495, length 0" \
+		"10:00:01.000100 IP 127.0.0.1.12333 > 127.0.0.1.40000: Flags [S.], seq 1500000000, ack 3000000001, win 65483, length 0" \
+		"10:00:01.000200 IP 127.0.0.1.40000 > 127.0.0.1.12333: Flags [.], ack 1, win 64, length 0" \
+		"10:00:01.000300 IP 127.0.0.1.40000 > 127.0.0.1.12333: Flags [.], ack 1, win 64, length 0" \
+		"10:00:01.000400 IP 127.0.0.1.40000 > 127.0.0.1.12333: Flags [P.], seq 1:6, ack 1, win 64, length 5" \
+		"10:00:01.200400 IP 127.0.0.1.40000 > 127.0.0.1.12333: Flags [P.], seq 1:6, ack 1, win 64, length 5" \
+		>"$BATS_TEST_TMPDIR/again.txt"
+	"$LADDER" "$BATS_TEST_TMPDIR/again.txt" >"$BATS_TEST_TMPDIR/again.ladder"
+	[ "$(text_arrows "$BATS_TEST_TMPDIR/again.ladder" | cut -d'|' -f1-3)" = "$(printf '%s\n' \
+		'>|SYN|seq 0' '>|SYN (retransmission)|seq 0' '<|SYN-ACK|seq 0 ack 1' \
+		'>|ACK|seq 1 ack 1' '>|ACK|seq 1 ack 1' \
+		'>|PSH-ACK 5 bytes|seq 1 ack 1 len 5' '>|PSH-ACK 5 bytes (retransmission)|seq 1 ack 1 len 5')" ]
+}
+
 @test "ladder reads standard input too (no FILE, or -)" {
 	local file="$FIXTURES/tcp_echo.vvv.txt"
 	run --separate-stderr "$LADDER" "$file"
