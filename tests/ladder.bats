@@ -556,3 +556,17 @@ side_states() {
 	need_xmllint
 	svg_like_text -s t56.pcap
 }
+
+@test "README's pictures: well-formed SVG ladders, each one the README shows; T5/T6's is what ladder draws from its capture" {
+	need_xmllint
+	local pic n=0
+	for pic in "$KIT_ROOT"/pictures/*.svg; do
+		n=$((n + 1))
+		xmllint --noout "$pic"
+		grep -qF "](pictures/${pic##*/})" "$KIT_ROOT/README.md"
+		[ "$(xmllint --xpath 'count(//*[local-name()="g"][@class="arrow"])' "$pic")" -ge 2 ]
+	done
+	[ "$n" -eq 3 ]
+	command -v tcpdump >/dev/null || skip_needs "tcpdump (to read a pcap)" "sudo apt-get install tcpdump, then make test TESTS=$(test_file)"
+	diff "$KIT_ROOT/pictures/t5-t6-close.svg" <("$LADDER" -s --svg "$FIXTURES/tcp_close.pcap")
+}
