@@ -570,3 +570,51 @@ side_states() {
 	command -v tcpdump >/dev/null || skip_needs "tcpdump (to read a pcap)" "sudo apt-get install tcpdump, then make test TESTS=$(test_file)"
 	diff "$KIT_ROOT/pictures/t5-t6-close.svg" <("$LADDER" -s --svg "$FIXTURES/tcp_close.pcap")
 }
+
+# at_call NAME FD CALL: NAME (in step mode, its stdin on FD) is paused
+# before CALL; at any other new pause, press Enter for it and fail (for
+# wait_until). PRESSED: the pauses answered so far.
+PRESSED=0
+at_call() {
+	local n
+	n=$(grep -c 'step: next: ' "$KIT_WORK/$1.out")
+	[ "$n" -gt "$PRESSED" ] || return 1
+	[[ "$(sed -n 's/.*step: next: //p' "$KIT_WORK/$1.out" | tail -1)" == "$3"* ]] && return 0
+	echo >&"$2"
+	PRESSED=$n
+	return 1
+}
+server_end_gone() { ! kss -Htan '( sport = :12333 )' | grep -qv '^LISTEN'; }
+
+@test "live: the client closes first (tcpserver3 -S held before close): SYN_SENT ... FIN_WAIT_2, TIME_WAIT on its side, CLOSE_WAIT, LAST_ACK on the server's, as ss saw" {
+	need_capture
+	private_ns
+	cd "$BATS_TEST_TMPDIR"
+	start_bg cap "$KIT_ROOT/scripts/capture" -w close.pcap tcp
+	local cap=$LAST_PID seen=''
+	wait_until 5 file_has cap.out 'listening on lo'
+	with_input server
+	start_bg server "$BIN/tcpserver3" -S
+	feed_open server 4
+	# Enter at each pause until it listens (its first select), then the
+	# client: it sends, gets its echo and closes at once
+	wait_until 5 at_call server 4 'select('
+	start_bg client "$BIN/tcpclient" -m hi 127.0.0.1
+	wait_until 5 at_call server 4 'close(fd 4)'
+	wait_until 5 tcp_state FIN-WAIT-2 "( dport = :12333 )" && seen+="client FIN-WAIT-2, "
+	wait_until 5 tcp_state CLOSE-WAIT "( sport = :12333 )" && seen+="server CLOSE-WAIT, "
+	echo >&4 # the server's close()
+	wait_until 5 tcp_state TIME-WAIT "( dport = :12333 )" && seen+="client TIME-WAIT, "
+	wait_until 5 server_end_gone && seen+="server closed"
+	[ "$seen" = "client FIN-WAIT-2, server CLOSE-WAIT, client TIME-WAIT, server closed" ]
+	wait_until 5 file_has cap.out '> 127\.0\.0\.1\.12333: Flags \[\.\], .*seq 5, ack 5,'
+	kill "$cap"
+	wait_until 5 gone "$cap"
+
+	"$LADDER" -s close.pcap >close.txt
+	cat close.txt >&2 # shown if the test fails
+	[ "$(side_states close.txt left)" = "SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT " ]
+	[ "$(side_states close.txt right)" = "SYN_RCVD ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED " ]
+	tcpdump -n -vvv -r close.pcap >close.vvv.txt 2>/dev/null
+	diff <(tcpdump_numbers close.vvv.txt) <(ladder_numbers close.pcap)
+}
