@@ -381,9 +381,9 @@ ladder_numbers() {
 		>"$BATS_TEST_TMPDIR/again.txt"
 	"$LADDER" "$BATS_TEST_TMPDIR/again.txt" >"$BATS_TEST_TMPDIR/again.ladder"
 	[ "$(text_arrows "$BATS_TEST_TMPDIR/again.ladder" | cut -d'|' -f1-3)" = "$(printf '%s\n' \
-		'>|SYN|seq 0' '>|SYN (retransmission)|seq 0' '<|SYN-ACK|seq 0 ack 1' \
+		'>|SYN|seq 0' '>|SYN|(retransmission) seq 0' '<|SYN-ACK|seq 0 ack 1' \
 		'>|ACK|seq 1 ack 1' '>|ACK|seq 1 ack 1' \
-		'>|PSH-ACK 5 bytes|seq 1 ack 1 len 5' '>|PSH-ACK 5 bytes (retransmission)|seq 1 ack 1 len 5')" ]
+		'>|PSH-ACK 5 bytes|seq 1 ack 1 len 5' '>|PSH-ACK 5 bytes|(retransmission) seq 1 ack 1 len 5')" ]
 }
 
 @test "ladder reads standard input too (no FILE, or -)" {
