@@ -61,7 +61,8 @@ ladder_numbers() {
 	run --separate-stderr "$LADDER" -h
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "usage: ladder [-h] [-s] [--svg] [FILE]" ]
-	[[ "$output" == *"|---------- SYN ---------->|"* ]]
+	[[ "$output" == *"|------------- SYN ------------>|"* ]]
+	[[ "$output" == *"|  seq 0 ack 1 mss 65495 ws 10  |"* ]]
 	[[ "$output" == *"  -s "*"SYN_SENT"*"TIME_WAIT"* ]]
 	[[ "$output" == *"  --svg "*"scripts/ladder -s --svg t3.pcap >t3.svg"* ]]
 	[[ "$output" == *"scripts/capture tcp | scripts/ladder"* ]]
