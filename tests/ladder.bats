@@ -387,6 +387,19 @@ ladder_numbers() {
 		'>|PSH-ACK 5 bytes|seq 1 ack 1 len 5' '>|PSH-ACK 5 bytes|(retransmission) seq 1 ack 1 len 5')" ]
 }
 
+@test "ladder: an empty or truncated pcap says so in one line, exit 1" {
+	command -v tcpdump >/dev/null || skip_needs "tcpdump (to read a pcap)" "sudo apt-get install tcpdump, then make test TESTS=$(test_file)"
+	head -c 24 "$FIXTURES/tcp_close.pcap" >"$BATS_TEST_TMPDIR/empty.pcap" # the file header only
+	run --separate-stderr "$LADDER" "$BATS_TEST_TMPDIR/empty.pcap"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^ladder: no packet found in $BATS_TEST_TMPDIR/empty.pcap: the capture is empty$"
+	[ -z "$output" ]
+	head -c 30 "$FIXTURES/tcp_close.pcap" >"$BATS_TEST_TMPDIR/cut.pcap"
+	run --separate-stderr "$LADDER" "$BATS_TEST_TMPDIR/cut.pcap"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^ladder: no packet found in $BATS_TEST_TMPDIR/cut.pcap: tcpdump: .*truncated"
+}
+
 @test "ladder reads standard input too (no FILE, or -)" {
 	local file="$FIXTURES/tcp_echo.vvv.txt"
 	run --separate-stderr "$LADDER" "$file"
