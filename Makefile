@@ -67,12 +67,12 @@ lint:
 		clang-tidy --quiet --checks='$(TIDY_CHECKS)' --warnings-as-errors='*' $$f -- -std=c11 -D_POSIX_C_SOURCE=200809L || exit 1; \
 	done
 	shellcheck -x $(SHELL_SOURCES) $(wildcard bench/run)
-	shellcheck -x -s bash scripts/lib.sh scripts/experiment-lib.sh tests/helper.bash tests/*.bats
+	shellcheck -x -s bash scripts/lib.sh scripts/experiment-lib.sh tests/helper.bash tests/ladder_helper.bash tests/*.bats
 
 # The walkthrough, run and narrated: every observation with its evidence
 # (scripts/tour -h: one step, lecture mode). Root and tcpdump for all the steps.
 tour: all
-	scripts/tour
+	scripts/tour -o tour
 
 # make bench: the load generator and the reference server (bench/, built by
 # the rule above with the same flags), then the measurements: a few minutes,
@@ -83,4 +83,4 @@ bench: all $(BENCH_PROGRAMS)
 
 clean:
 	rm -f $(PROGRAMS) $(BENCH_PROGRAMS)
-	rm -rf build tests/out bench/results
+	rm -rf build tests/out bench/results tour

@@ -428,16 +428,18 @@ CAP_PID='' CAP_FILE='' CAP_NAME=''
 # programs run) saving to NAME.txt, and wait until tcpdump listens. Without
 # root or tcpdump, say so and return 1.
 cap_start() {
-	local name=$1 proto=$2 port=$3 count=${4:-} args=() shown
+	local name=$1 proto=$2 port=$3 count=${4:-} args=() shown pcap=()
 	CAP_PID='' CAP_NAME=$name CAP_FILE="$KIT_WORK/$name.txt"
 	if ! exp_can_capture; then
 		EXP_NOTE="packets not captured: that needs tcpdump, and root or scripts/private"
 		return 1
 	fi
 	[ -z "$count" ] || args+=(-c "$count")
-	args+=(-o)
-	shown=(scripts/capture "${args[@]}" "$name.txt" "$proto")
-	args+=("$CAP_FILE" "$proto" "$port")
+	# EXP_PCAP=1 (the tour's page): a pcap too, NAME.pcap, for Wireshark
+	[ "${EXP_PCAP:-}" != 1 ] || pcap=(-w "$name.pcap")
+	shown=(scripts/capture "${args[@]}" "${pcap[@]}" -o "$name.txt" "$proto")
+	[ ${#pcap[@]} -eq 0 ] || pcap[1]=$KIT_WORK/$name.pcap
+	args+=("${pcap[@]}" -o "$CAP_FILE" "$proto" "$port")
 	case $proto:$port in udp:12122 | tcp:12333) ;; *) shown+=("$port") ;; esac
 	if [ -n "$EXP_SHOW" ]; then run_line "${shown[@]}"; else printf '$ %s%s\n' "$(exp_sudo)" "$(quote "${shown[@]}")"; fi
 	start_bg "cap-$name" "$KIT_ROOT/scripts/capture" "${args[@]}"

@@ -79,6 +79,7 @@ fake_bin() {
 	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -o out.txt -w out.pcap udp 2000
 	[ "$status" -eq 0 ]
 	[ "${stderr_lines[0]}" = "\$ tcpdump -l -n -vvv -XX -i lo -U -w out.pcap --print 'udp port 2000 or icmp or icmp6' | tee out.txt" ]
+	[ "${stderr_lines[1]}" = "capture: saving the packets to out.pcap too: open it in Wireshark, or read it with tcpdump -n -vvv -XX -r out.pcap, or scripts/ladder -s out.pcap" ]
 	[ "$output" = "tcpdump [-l] [-n] [-vvv] [-XX] [-i] [lo] [-U] [-w] [out.pcap] [--print] [udp port 2000 or icmp or icmp6]" ]
 	# tee saved what tcpdump printed
 	[ "$(cat out.txt)" = "$output" ]
@@ -98,6 +99,7 @@ fake_bin() {
 	[[ "$stderr" == *"has no --print"*"tcpdump -n -vvv -XX -r x.pcap"* ]]
 	[[ "$stderr" == *"\$ tcpdump -l -n -vvv -XX -i lo -U -w x.pcap 'tcp port 12333'"* ]]
 	[ "$output" = "tcpdump -l -n -vvv -XX -i lo -U -w x.pcap tcp port 12333" ]
+	[[ "$stderr" != *"saving the packets"* ]]
 
 	PATH="$bin:$PATH" run --separate-stderr "$CAPTURE" -w x.pcap -o x.txt tcp
 	[ "$status" -eq 1 ]
@@ -207,4 +209,41 @@ fake_bin() {
 	[ "${#lines[@]}" -eq 2 ]
 	[[ "${lines[0]}" == *"> 127.0.0.1.12122: UDP, length 5" ]]
 	[[ "${lines[1]}" == *"ICMP 127.0.0.1 udp port 12122 unreachable"* ]]
+	# it said so, and scripts/ladder draws the file
+	grep -qx 'capture: saving the packets to saved.pcap too: open it in Wireshark, .*scripts/ladder -s saved.pcap' cap.out
+	run --separate-stderr "$KIT_ROOT/scripts/ladder" saved.pcap
+	[ "$status" -eq 0 ]
+	[[ "${lines[2]}" == *"|-"*" UDP 5 bytes "*"->|" ]]
+	[[ "${lines[3]}" == *"|<"*" ICMP port unreachable "*"-|" ]]
+}
+
+# saved_as_printed OUT PCAP: as many TCP packets in PCAP as capture printed in OUT
+saved_as_printed() {
+	[ "$(grep -c ' > .*: Flags \[' "$1")" = "$(tcpdump -n -r "$2" 2>/dev/null | wc -l)" ]
+}
+
+@test "live: capture -w of a TCP exchange, with the same filter: tcpdump -r reads the very packets capture printed" {
+	need_capture
+	private_ns
+	cd "$BATS_TEST_TMPDIR"
+	start_bg cap "$CAPTURE" -w tcp.pcap tcp 12333
+	local pid=$LAST_PID
+	wait_until 5 file_has cap.out 'listening on lo'
+	grep -qF "\$ tcpdump -l -n -vvv -XX -i lo -U -w tcp.pcap --print 'tcp port 12333'" cap.out
+	grep -qF "capture: saving the packets to tcp.pcap too" cap.out
+	start_server tcpserver1 12333
+	# a datagram to a port the filter leaves out: not in the file
+	run in_ns "$BIN/udpclient" -t 1 -m nothere 127.0.0.1 12333
+	run in_ns "$BIN/tcpclient" -t 5 -m hello 127.0.0.1
+	[ "$status" -eq 0 ]
+	wait_until 5 file_has cap.out 'Flags \[F\.\]'
+	wait_until 5 saved_as_printed cap.out tcp.pcap
+	kill "$pid"
+	wait_until 5 gone "$pid"
+	run --separate-stderr tcpdump -n -r tcp.pcap
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 9 ]
+	[[ "${lines[0]}" == *" > 127.0.0.1.12333: Flags [S], seq "* ]]
+	[ "$(grep -c 'Flags \[' <<<"$output")" -eq "${#lines[@]}" ] # TCP only, no UDP
+	[ "$(grep -c ' > .*: Flags \[' cap.out)" -eq "${#lines[@]}" ]
 }
