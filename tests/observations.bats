@@ -375,7 +375,7 @@ TOUR="$KIT_ROOT/scripts/tour"
 @test "tour -h lists the 33 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "usage: tour [-h] [-l] [ID...]" ]]
+	[[ "${lines[0]}" == "usage: tour [-h] [-l] [-o DIR] [ID...]" ]]
 	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[A-Za-z'"'"']' <<<"$output")" -eq 33 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
