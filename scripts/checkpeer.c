@@ -763,8 +763,10 @@ static int act_slowreader(void)
             "echoed in %ld ms", (double)sent / 1048576, ms);
         return OK;
     }
-    say("client S sent %.1f MB and never read; client B got no echo within 1 s meanwhile (%s): a "
-        "blocking send() to one client stalls the others", (double)sent / 1048576, why);
+    int conn = strncmp(why, "connect", 7) == 0; /* else: nothing came back */
+    say("client S sent %.1f MB and never read; client B got no echo within 1 s meanwhile%s%s%s: "
+        "a blocking send() to one client stalls the others", (double)sent / 1048576,
+        conn ? " (B's " : "", conn ? why : "", conn ? ")" : "");
     return NOT_OK;
 }
 
