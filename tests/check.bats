@@ -24,9 +24,9 @@ verdict() {
 
 @test "check: usage errors are one line and exit status 2" {
 	usage_errors '^check: ' "$KIT_ROOT/scripts/check" -- \
-		"" "-x ./srv {port}" "./srv" "-f xml ./srv {port}" "-k nope ./srv {port}" \
-		"-p 0 ./srv" "-p 5 ./srv {port}" "-T x ./srv {port}" "-c 127.0.0.1" \
-		"-c 10.0.0.1 80" "-c example.com 80" "-c 127.0.0.1 99999" "-u -k many ./srv {port}"
+		"" "-x ./srv {port}" "true" "-f xml true {port}" "-k nope true {port}" \
+		"-p 0 true" "-p 5 true {port}" "-T x true {port}" "-c 127.0.0.1" \
+		"-c 10.0.0.1 80" "-c example.com 80" "-c 127.0.0.1 99999" "-u -k many true {port}" "./no-such-server {port}"
 	run --separate-stderr check -h
 	[ "$status" -eq 0 ]
 	[[ $output == usage:* ]]
