@@ -4,10 +4,12 @@ CC ?= cc
 CFLAGS ?= -std=c11 -Wall -Wextra -Wpedantic -O2 -g -D_FORTIFY_SOURCE=2
 
 PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
+# scripts/check's client side (scripts/check also builds it by itself)
+CHECKPEER = scripts/checkpeer
 
 .PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench tour
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(CHECKPEER)
 
 %: %.c
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
@@ -58,8 +60,8 @@ test-musl: all $(PROGRAMS:%=build/musl/%)
 # Linters: cppcheck and clang-tidy on the C (a short list of checks that
 # find bugs, not style), shellcheck on every script and test file.
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,cert-err34-c,cert-msc30-c,cert-env33-c,misc-redundant-expression,performance-*,portability-*
-C_SOURCES = $(PROGRAMS:%=%.c) $(wildcard bench/*.c)
-SHELL_SOURCES = $(filter-out scripts/lib.sh scripts/experiment-lib.sh,$(wildcard scripts/*)) .ci/run tests/run tests/repeat tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
+C_SOURCES = $(PROGRAMS:%=%.c) $(wildcard bench/*.c) $(CHECKPEER).c
+SHELL_SOURCES = $(filter-out scripts/lib.sh scripts/experiment-lib.sh scripts/%.c $(CHECKPEER),$(wildcard scripts/*)) .ci/run tests/run tests/repeat tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
 lint:
 	cppcheck --enable=warning,portability,performance --std=c11 --error-exitcode=1 --inline-suppr --quiet $(C_SOURCES)
 	@# one file per run: clang-tidy 14 reports false va_list errors when given several
@@ -82,5 +84,5 @@ bench: all $(BENCH_PROGRAMS)
 	bench/run
 
 clean:
-	rm -f $(PROGRAMS) $(BENCH_PROGRAMS)
+	rm -f $(PROGRAMS) $(BENCH_PROGRAMS) $(CHECKPEER)
 	rm -rf build tests/out bench/results tour
