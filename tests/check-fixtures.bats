@@ -22,7 +22,7 @@ setup_file() {
 # default) for a busy machine, and timeout stops a checker that hangs.
 fails_only() {
 	run --separate-stderr timeout -k 5 200 "$CHECK" -T 170 -f tap "$SERVERS/$1" '{port}'
-	printf '%s\n' "$output" "$stderr"
+	printf '%s\n' "$output" "$stderr" "(exit status $status)"
 	[ "$status" -eq 1 ]
 	# every check reported, once
 	[ "$(grep -cE '^(not )?ok [0-9]+ - ' <<<"$output")" -eq "$(sed -n 's/^1\.\.//p' <<<"$output")" ]
