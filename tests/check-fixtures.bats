@@ -20,8 +20,13 @@ setup_file() {
 # CHECK fails, every other check passes or skips (its TAP output is shown
 # when the test fails). The whole run's deadline is 170 s (-T; 60 by
 # default) for a busy machine, and timeout stops a checker that hangs.
+# The fixture starts through a shell that writes down its PID and execs
+# it (the PID stays), so that teardown can stop a server that a checker
+# stopped by timeout had no time to stop.
+# shellcheck disable=SC2016 # $$, $0 and $@ belong to the inner bash
 fails_only() {
-	run --separate-stderr timeout -k 5 200 "$CHECK" -T 170 -f tap "$SERVERS/$1" '{port}'
+	run --separate-stderr timeout -k 10 200 "$CHECK" -T 170 -f tap \
+		bash -c 'echo $$ >>"$0" && exec "$@"' "$BATS_TEST_TMPDIR/pids" "$SERVERS/$1" '{port}'
 	printf '%s\n' "$output" "$stderr" "(exit status $status)"
 	[ "$status" -eq 1 ]
 	# every check reported, once
@@ -33,6 +38,16 @@ fails_only() {
 		echo "$1: failed: '$failed', expected '$2' only" >&2
 		return 1
 	}
+}
+
+# Any fixture still running (a PID the wrapper wrote that still runs one
+# of them) goes with the test's own processes: TERM, then KILL.
+teardown() {
+	local pid
+	while read -r pid; do
+		[[ "$(ps -o args= -p "$pid" 2>/dev/null)" == "$SERVERS/"* ]] && KIT_PIDS+=("$pid")
+	done < <(cat "$BATS_TEST_TMPDIR/pids" 2>/dev/null)
+	kit_teardown
 }
 
 @test "first-recv (echoes only its first recv()): fails echo only" {
