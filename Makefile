@@ -7,7 +7,7 @@ PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
 # scripts/check's client side (scripts/check also builds it by itself)
 CHECKPEER = scripts/checkpeer
 
-.PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench tour
+.PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench tour fixtures
 
 all: $(PROGRAMS) $(CHECKPEER)
 
@@ -16,7 +16,7 @@ all: $(PROGRAMS) $(CHECKPEER)
 
 # The test suite (bats); TESTS=tests/udp.bats runs one file.
 TESTS ?= tests/*.bats
-test: all
+test: all fixtures
 	tests/run $(TESTS)
 
 # The suite N times in a row (default 5), naming every test that failed at
@@ -57,10 +57,19 @@ test-clang: all $(PROGRAMS:%=build/clang/%)
 test-musl: all $(PROGRAMS:%=build/musl/%)
 	KIT_BIN=$(CURDIR)/build/musl tests/run $(TESTS)
 
+# The broken echo servers scripts/check is tested against, one bug each
+# (tests/fixtures/servers/README), built next to their sources, strict.
+FIXTURE_DIR = tests/fixtures/servers
+FIXTURES = $(addprefix $(FIXTURE_DIR)/,first-recv iterative fdsetsize reset-exit spin \
+	half-close slow-reader long-line sigpipe fd-leak zombies no-reuseaddr)
+fixtures: $(FIXTURES)
+$(FIXTURE_DIR)/%: $(FIXTURE_DIR)/%.c $(FIXTURE_DIR)/fixture.c $(FIXTURE_DIR)/fixture.h
+	$(CC) $(STRICT) -O2 -g -o $@ $< $(FIXTURE_DIR)/fixture.c
+
 # Linters: cppcheck and clang-tidy on the C (a short list of checks that
 # find bugs, not style), shellcheck on every script and test file.
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,cert-err34-c,cert-msc30-c,cert-env33-c,misc-redundant-expression,performance-*,portability-*
-C_SOURCES = $(PROGRAMS:%=%.c) $(wildcard bench/*.c) $(CHECKPEER).c
+C_SOURCES = $(PROGRAMS:%=%.c) $(wildcard bench/*.c) $(CHECKPEER).c $(wildcard $(FIXTURE_DIR)/*.c)
 SHELL_SOURCES = $(filter-out scripts/lib.sh scripts/experiment-lib.sh scripts/%.c $(CHECKPEER),$(wildcard scripts/*)) .ci/run tests/run tests/repeat tests/golden/record tests/stubs/macos/* tests/fixtures/*/*.sh
 lint:
 	cppcheck --enable=warning,portability,performance --std=c11 --error-exitcode=1 --inline-suppr --quiet $(C_SOURCES)
@@ -84,5 +93,5 @@ bench: all $(BENCH_PROGRAMS)
 	bench/run
 
 clean:
-	rm -f $(PROGRAMS) $(BENCH_PROGRAMS) $(CHECKPEER)
+	rm -f $(PROGRAMS) $(BENCH_PROGRAMS) $(CHECKPEER) $(FIXTURES)
 	rm -rf build tests/out bench/results tour
