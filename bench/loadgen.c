@@ -478,10 +478,11 @@ static double run_tcp(uint64_t deadline)
     for (unsigned i = nconn; i < total; i++)
         start_connect(&conns[i], &pfd[i]);
     uint64_t t_start = now_ns();
-    while (idle_pending > 0 && step(total, deadline))
+    while (idle_pending > 0 && !stop_requested && step(total, deadline))
         ;
     if (idle_pending > 0)
-        error_seen("deadline reached (-d) with idle connections not yet connected", 0);
+        error_seen(stop_requested ? "stopped (SIGTERM or SIGINT) with idle connections not yet connected"
+                                  : "deadline reached (-d) with idle connections not yet connected", 0);
     if (mode == HOLD) {
         unsigned held = 0;
         for (unsigned i = 0; i < total; i++)
