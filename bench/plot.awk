@@ -1,12 +1,13 @@
 # plot.awk: a line chart as an SVG, written by hand (no plotting package).
 # bench/run writes one data file per chart under bench/results/ and calls
 #   awk -F'|' -v title=T -v xlabel=X -v ylabel=Y [-v logx=1] [-v logy=1] \
-#       [-v xticks="1 10 100"] [-v dots=0] -f bench/plot.awk DATA > CHART.svg
+#       [-v xticks="1 10 100"] [-v dots=0] [-v steps=1] -f bench/plot.awk DATA > CHART.svg
 # DATA: one line per series, in legend order, then one line per point:
 #   S|NAME|COLOR|DASH      (DASH: none, or an SVG dash pattern such as 6 4)
 #   P|NAME|X|Y             (points are joined in the order given)
 # Axes: logarithmic with -v logx=1 / logy=1 (ticks at 1, 2, 5 times powers
-# of ten, values must be > 0), else linear from 0 to a round top.
+# of ten, values must be > 0), else linear from 0 to a round top. steps=1
+# draws a staircase from 0 (a cumulative distribution) instead of lines.
 
 function fx(v) { return logx ? log(v) / log(10) : v }
 function fy(v) { return logy ? log(v) / log(10) : v }
@@ -89,9 +90,13 @@ END {
 	for (s = 1; s <= ns; s++) {
 		pts = ""
 		dp = dash[s] == "none" || dash[s] == "" ? "" : " stroke-dasharray=\"" dash[s] "\""
+		first = 1
 		for (i = 1; i <= np; i++) {
 			if (pn[i] != name[s]) continue
+			if (steps == "1")
+				pts = pts sprintf("%.1f,%.1f ", x_of(px[i]), first ? H - B : y_of(prev))
 			pts = pts sprintf("%.1f,%.1f ", x_of(px[i]), y_of(py[i]))
+			first = 0; prev = py[i]
 			if (dots != "0")
 				printf "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n",
 					x_of(px[i]), y_of(py[i]), color[s]
