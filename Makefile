@@ -7,7 +7,7 @@ PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
 # scripts/check's client side (scripts/check also builds it by itself)
 CHECKPEER = scripts/checkpeer
 
-.PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench tour fixtures
+.PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench bench-quick tour fixtures
 
 all: $(PROGRAMS) $(CHECKPEER)
 
@@ -87,10 +87,13 @@ tour: all
 
 # make bench: the load generator and the reference server (bench/, built by
 # the rule above with the same flags), then the measurements: a few minutes,
-# not a test. See the README's performance section.
+# not a test. make bench-quick: the lecture-sized run, under 30 s. See the
+# README's performance section.
 BENCH_PROGRAMS = bench/loadgen bench/refserver
 bench: all $(BENCH_PROGRAMS)
 	bench/run
+bench-quick: all $(BENCH_PROGRAMS)
+	bench/run -q
 
 clean:
 	rm -f $(PROGRAMS) $(BENCH_PROGRAMS) $(CHECKPEER) $(FIXTURES)

@@ -6,6 +6,10 @@
  *                                           then the server's EOF (tcpserver1/2)
  *   loadgen -M stream -B 1000000000         one connection, 1 GB out and back
  *   loadgen -M udp    -c 1 -n 20000 -s 64   UDP round trips, 200 ms per datagram
+ *   loadgen -M conn -c 1 -i 1000 -T 500     connect-to-first-echo of one more client
+ *                                           while 1000 others stay connected
+ *   loadgen -M hold -c 1000 -T 5000         1000 connections, one echo each, then
+ *                                           held open (for measuring the server)
  *
  * One thread, non-blocking sockets, poll(). Every message is unique: an
  * 8-byte header (connection id, round number) then bytes taken from a
@@ -49,8 +53,8 @@
 #define MAX_UDP 65507u         /* 65535 - IPv4 header - UDP header */
 #define SLOW_NS 30000000ull    /* a round trip this slow smells of Nagle/delayed ACK */
 
-enum mode { RR, CONN, STREAM, UDP };
-enum state { FREE, CONNECTING, EXCHANGE, WAIT_EOF, BARRIER, DONE };
+enum mode { RR, CONN, STREAM, UDP, HOLD };
+enum state { FREE, CONNECTING, EXCHANGE, WAIT_EOF, BARRIER, IDLE, DONE };
 
 struct conn {
     int fd;
@@ -67,6 +71,8 @@ static const char *prog = "loadgen";
 static enum mode mode = RR;
 static const char *host = "127.0.0.1", *port = "12333";
 static unsigned nconn = 1, rounds = 1000, warmup = 1, size = 64;
+static unsigned nidle;              /* -i: connections held open, not measured */
+static const char *lat_file;        /* -o: every latency, sorted, in us */
 static unsigned long long stream_bytes = 1000000000ull;
 static unsigned deadline_s = 60, udp_timeout_ms = 200;
 static int expect_eof, nagle, family = AF_UNSPEC;
@@ -74,11 +80,12 @@ static int expect_eof, nagle, family = AF_UNSPEC;
 static unsigned char *pat;          /* PAT_LEN random bytes, then its start again */
 static unsigned char iobuf[IO_CHUNK];
 static struct addrinfo *target;
-static uint32_t *lat;               /* measured latencies in ns (clamped) */
+static uint64_t *lat;               /* measured latencies in ns */
 static size_t nlat, lat_cap;
 static double duration_s;           /* -T: stop starting round trips after this */
 static uint64_t stop_at;            /* ... at this time (0: run all R rounds) */
-static unsigned long long errors, mismatches, lost, late, slow, bytes_ok;
+static unsigned long long errors, mismatches, lost, late, slow, over_1s, bytes_ok;
+static volatile sig_atomic_t stop_requested; /* hold: SIGTERM or SIGINT */
 static char first_error[160];
 
 static uint64_t now_ns(void)
@@ -113,15 +120,17 @@ _Noreturn static void usage_error(const char *msg, const char *arg)
 
 static void usage(void)
 {
-    printf("usage: %s [-M rr|conn|stream|udp] [-a HOST] [-p PORT] [-c N] [-n R] [-T MS]\n"
-           "               [-s BYTES] [-w W] [-B BYTES] [-e] [-N] [-t MS] [-d SECONDS]\n"
-           "               [-4|-6] [-h]\n"
+    printf("usage: %s [-M rr|conn|stream|udp|hold] [-a HOST] [-p PORT] [-c N] [-n R]\n"
+           "               [-T MS] [-s BYTES] [-w W] [-i N] [-B BYTES] [-e] [-N] [-t MS]\n"
+           "               [-d SECONDS] [-o FILE] [-4|-6] [-h]\n"
            "Drives an echo server and verifies every byte that comes back.\n"
            "  -M rr      N connections, each R round trips of S bytes (default)\n"
            "  -M conn    N at once, each R times: connect, S bytes there and back,\n"
            "             close (-e: wait for the server's EOF first): connections/s\n"
            "  -M stream  one connection sends B bytes while reading the echo\n"
            "  -M udp     N sockets, each R round trips; -t MS per datagram, then lost\n"
+           "  -M hold    N connections, one round trip each (timed from connect()),\n"
+           "             then held open for MS ms (-T) or until SIGTERM/SIGINT\n"
            "  -a HOST    server address (default 127.0.0.1); -p PORT (default 12333)\n"
            "  -c N       concurrent connections or sockets (default 1)\n"
            "  -n R       round trips per connection (default 1000; with -T: no limit)\n"
@@ -130,11 +139,14 @@ static void usage(void)
            "  -s BYTES   message size (default 64; at most 4 MiB, UDP 65507)\n"
            "  -w W       warm-up round trips per connection before the clock starts\n"
            "             (rr and udp; default 1)\n"
+           "  -i N       rr, conn: first open N more connections, one round trip each,\n"
+           "             and keep them open, idle, while measuring (default 0)\n"
            "  -B BYTES   stream size (default 1000000000)\n"
            "  -e         conn mode: the server closes first (tcpserver1/2)\n"
            "  -N         leave Nagle on (no TCP_NODELAY), like tcpclient\n"
            "  -t MS      UDP reply timeout (default 200)\n"
            "  -d SECONDS give up after this long, counting what is missing (default 60)\n"
+           "  -o FILE    write every measured latency to FILE, in us, sorted\n"
            "  -4, -6     IPv4 or IPv6 only when resolving HOST\n"
            "Exit status: 0 when every byte came back intact and nothing failed.\n",
            prog);
@@ -174,6 +186,8 @@ static void record(uint64_t ns)
 {
     if (ns >= SLOW_NS)
         slow++;
+    if (ns >= 1000000000u)
+        over_1s++; /* on loopback: a SYN (or SYN-ACK) sent again after 1 s */
     if (nlat == lat_cap) {
         lat_cap = lat_cap ? 2 * lat_cap : 65536;
         lat = realloc(lat, lat_cap * sizeof *lat);
@@ -182,7 +196,7 @@ static void record(uint64_t ns)
             exit(1);
         }
     }
-    lat[nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+    lat[nlat++] = ns;
 }
 
 /* -T: the clock has started; the run ends T seconds later. */
@@ -201,9 +215,17 @@ static int time_is_up(uint64_t t)
 
 static struct conn *conns;
 static struct pollfd *pfd;
-static unsigned active;      /* connections not DONE */
+static unsigned active;      /* measured connections not DONE */
+static unsigned idle_pending; /* -i, hold: idle connections not yet IDLE (or failed) */
 static unsigned at_barrier;  /* rr: connections done with warm-up */
 static int measuring;        /* rr: the clock is running */
+
+/* Idle connections (-i, and every connection in hold mode) come after the
+ * nconn measured ones. */
+static int is_idle(const struct conn *c)
+{
+    return c->id >= nconn;
+}
 
 static void finish(struct conn *c, struct pollfd *p)
 {
@@ -211,8 +233,11 @@ static void finish(struct conn *c, struct pollfd *p)
         close(c->fd);
     c->fd = p->fd = -1;
     if (c->st != DONE) {
+        if (!is_idle(c))
+            active--;
+        else if (c->st != IDLE)
+            idle_pending--;
         c->st = DONE;
-        active--;
     }
 }
 
@@ -279,6 +304,14 @@ static void round_done(struct conn *c, struct pollfd *p, uint64_t t)
 {
     int warm = mode == RR && c->round < warmup;
     c->round++;
+    if (is_idle(c)) { /* its one round trip: the server has it; now idle */
+        if (mode == HOLD)
+            record(t - c->t0); /* from connect() to the echo */
+        c->st = IDLE;
+        p->events = POLLIN; /* only to see the server close it */
+        idle_pending--;
+        return;
+    }
     if (mode == CONN) {
         record(t - c->t0);
         close(c->fd);
@@ -319,7 +352,10 @@ static void on_readable(struct conn *c, struct pollfd *p)
             return;
         }
         if (n == 0) {
-            if (c->st == WAIT_EOF) {
+            if (c->st == IDLE) {
+                error_seen("the server closed an idle connection", 0);
+                finish(c, p);
+            } else if (c->st == WAIT_EOF) {
                 round_done(c, p, now_ns());
             } else {
                 error_seen("the server closed the connection before the whole echo came back",
@@ -387,22 +423,46 @@ static void release_barrier(void)
             start_round(&conns[i], &pfd[i]);
 }
 
-/* One connection record and one pollfd per concurrent client. */
-static void alloc_conns(void)
+/* One connection record and one pollfd per connection or socket. */
+static void alloc_conns(unsigned n)
 {
-    conns = calloc(nconn, sizeof *conns);
-    pfd = calloc(nconn, sizeof *pfd);
+    conns = calloc(n, sizeof *conns);
+    pfd = calloc(n, sizeof *pfd);
     if (!conns || !pfd) {
         perror("calloc");
         exit(1);
     }
 }
 
-/* Runs rr or conn mode; returns the measured seconds. */
+/* One poll() over all n connections, idle ones included, and their events.
+ * Returns 0 once `until` has passed. */
+static int step(unsigned n, uint64_t until)
+{
+    uint64_t t = now_ns();
+    if (t >= until)
+        return 0;
+    int r = poll(pfd, n, (int)((until - t) / 1000000u) + 1);
+    if (r < 0) {
+        if (errno == EINTR)
+            return 1;
+        perror("poll");
+        exit(1);
+    }
+    for (unsigned i = 0; i < n && r > 0; i++) {
+        if (pfd[i].fd < 0 || pfd[i].revents == 0)
+            continue;
+        r--;
+        tcp_event(&conns[i], &pfd[i]);
+    }
+    return 1;
+}
+
+/* Runs rr, conn or hold mode; returns the measured seconds. */
 static double run_tcp(uint64_t deadline)
 {
-    alloc_conns();
-    for (unsigned i = 0; i < nconn; i++) {
+    unsigned total = nconn + nidle;
+    alloc_conns(total);
+    for (unsigned i = 0; i < total; i++) {
         conns[i].id = i;
         conns[i].fd = pfd[i].fd = -1;
         conns[i].msg = malloc(size);
@@ -412,47 +472,66 @@ static double run_tcp(uint64_t deadline)
         }
     }
     active = nconn;
-    uint64_t t_start = now_ns();
-    if (mode == CONN || warmup == 0) {
-        measuring = 1;
-        clock_started(t_start);
-    }
-    /* rr: connect all first; the clock starts once each has done its
-     * warm-up, so connection setup and a fork per client are not timed. */
-    for (unsigned i = 0; i < nconn; i++)
+    /* Idle connections first, all at once: each is connected and has done
+     * its round trip before any measured connection starts. */
+    idle_pending = nidle;
+    for (unsigned i = nconn; i < total; i++)
         start_connect(&conns[i], &pfd[i]);
-    while (active > 0) {
-        if (!measuring && at_barrier == active) {
+    uint64_t t_start = now_ns();
+    while (idle_pending > 0 && !stop_requested && step(total, deadline))
+        ;
+    if (idle_pending > 0)
+        error_seen(stop_requested ? "stopped (SIGTERM or SIGINT) with idle connections not yet connected"
+                                  : "deadline reached (-d) with idle connections not yet connected", 0);
+    if (mode == HOLD) {
+        unsigned held = 0;
+        for (unsigned i = 0; i < total; i++)
+            held += conns[i].st == IDLE;
+        printf("%s: holding %u connections\n", prog, held);
+        fflush(stdout);
+        t_start = now_ns();
+        uint64_t until = duration_s > 0 ? t_start + (uint64_t)(duration_s * 1e9) : deadline;
+        while (!stop_requested && step(total, until < deadline ? until : deadline))
+            ;
+    } else if (idle_pending == 0) {
+        t_start = now_ns();
+        if (mode == CONN || warmup == 0) {
             measuring = 1;
-            t_start = now_ns();
             clock_started(t_start);
-            release_barrier();
-            continue;
         }
-        uint64_t t = now_ns();
-        if (t >= deadline)
-            break;
-        int ms = (int)((deadline - t) / 1000000u) + 1;
-        int r = poll(pfd, nconn, ms);
-        if (r < 0) {
-            if (errno == EINTR)
+        /* rr: connect all first; the clock starts once each has done its
+         * warm-up, so connection setup and a fork per client are not timed. */
+        for (unsigned i = 0; i < nconn; i++)
+            start_connect(&conns[i], &pfd[i]);
+        while (active > 0) {
+            if (!measuring && at_barrier == active) {
+                measuring = 1;
+                t_start = now_ns();
+                clock_started(t_start);
+                release_barrier();
                 continue;
-            perror("poll");
-            exit(1);
-        }
-        for (unsigned i = 0; i < nconn && r > 0; i++) {
-            if (pfd[i].fd < 0 || pfd[i].revents == 0)
-                continue;
-            r--;
-            tcp_event(&conns[i], &pfd[i]);
+            }
+            /* Only the measured connections: polling the idle ones too
+             * would add loadgen's own O(n) scan to what is measured. */
+            if (!step(nconn, deadline))
+                break;
         }
     }
     double secs = (double)(now_ns() - t_start) / 1e9;
-    if (active > 0) {
+    if (mode != HOLD && active > 0)
         error_seen("deadline reached (-d) with round trips missing", 0);
-        for (unsigned i = 0; i < nconn; i++)
-            finish(&conns[i], &pfd[i]);
+    /* Did the server keep every idle connection? EOF, or bytes, say no. */
+    for (unsigned i = nconn; i < total; i++) {
+        if (conns[i].st != IDLE)
+            continue;
+        ssize_t n = recv(conns[i].fd, iobuf, sizeof iobuf, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            error_seen("the server closed an idle connection", n < 0 ? errno : 0);
+        else if (n > 0)
+            error_seen("bytes came on an idle connection", 0);
     }
+    for (unsigned i = 0; i < total; i++)
+        finish(&conns[i], &pfd[i]);
     return secs;
 }
 
@@ -567,7 +646,7 @@ static void udp_next(struct conn *c, struct pollfd *p)
 
 static double run_udp(uint64_t deadline)
 {
-    alloc_conns();
+    alloc_conns(nconn);
     active = nconn;
     for (unsigned i = 0; i < nconn; i++) {
         struct conn *c = &conns[i];
@@ -687,9 +766,15 @@ static double run_udp(uint64_t deadline)
     return secs;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static void on_stop(int sig)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
@@ -698,19 +783,20 @@ static double pct_us(double q)
     if (nlat == 0)
         return 0;
     size_t i = (size_t)(q * (double)(nlat - 1) + 0.5);
-    return lat[i] / 1000.0;
+    return (double)lat[i] / 1000.0;
 }
 
 int main(int argc, char **argv)
 {
     int opt, n_given = 0;
-    while ((opt = getopt(argc, argv, ":M:a:p:c:n:s:w:B:eNt:d:T:46h")) != -1) {
+    while ((opt = getopt(argc, argv, ":M:a:p:c:n:s:w:i:B:eNt:d:T:o:46h")) != -1) {
         switch (opt) {
         case 'M':
             if (!strcmp(optarg, "rr")) mode = RR;
             else if (!strcmp(optarg, "conn")) mode = CONN;
             else if (!strcmp(optarg, "stream")) mode = STREAM;
             else if (!strcmp(optarg, "udp")) mode = UDP;
+            else if (!strcmp(optarg, "hold")) mode = HOLD;
             else usage_error("unknown mode", optarg);
             break;
         case 'a': host = optarg; break;
@@ -719,6 +805,8 @@ int main(int argc, char **argv)
         case 'n': rounds = (unsigned)number(optarg, 1, 100000000), n_given = 1; break;
         case 's': size = (unsigned)number(optarg, 1, MAX_MSG); break;
         case 'w': warmup = (unsigned)number(optarg, 0, 1000000); break;
+        case 'i': nidle = (unsigned)number(optarg, 0, 100000); break;
+        case 'o': lat_file = optarg; break;
         case 'B': stream_bytes = number(optarg, 1, 1ull << 50); break;
         case 'e': expect_eof = 1; break;
         case 'N': nagle = 1; break;
@@ -738,7 +826,13 @@ int main(int argc, char **argv)
         rounds = 4000000000u;
     if (mode == UDP && size > MAX_UDP)
         usage_error("-s: a UDP datagram holds at most 65507 bytes", NULL);
-    if ((unsigned long long)nconn * size > (1ull << 30))
+    if (nidle > 0 && (mode == STREAM || mode == UDP || mode == HOLD || expect_eof))
+        usage_error("-i: only with -M rr or -M conn, and not with -e", NULL);
+    if (mode == HOLD) { /* every connection is an idle one */
+        nidle = nconn;
+        nconn = 0;
+    }
+    if ((unsigned long long)(nconn + nidle) * size > (1ull << 30))
         usage_error("connections times message size is over 1 GiB", NULL);
 
     /* 1000 connections need 1000 fds: take what the hard limit allows. */
@@ -748,6 +842,16 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     signal(SIGPIPE, SIG_IGN);
+    if (mode == HOLD) { /* SIGTERM or SIGINT ends the hold, and loadgen reports */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
+            perror("sigaction");
+            return 1;
+        }
+    }
 
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
@@ -778,17 +882,32 @@ int main(int argc, char **argv)
     if (secs <= 0)
         secs = 1e-9;
 
-    static const char *names[] = {"rr", "conn", "stream", "udp"};
+    static const char *names[] = {"rr", "conn", "stream", "udp", "hold"};
     /* Round trips never done (with -T only an error can leave some out). */
-    unsigned long long total = duration_s > 0 ? nlat + lost : (unsigned long long)nconn * rounds;
+    unsigned long long total = mode == HOLD     ? nidle
+                             : duration_s > 0 ? nlat + lost
+                                              : (unsigned long long)nconn * rounds;
     unsigned long long missing = mode == STREAM ? (bytes_ok < stream_bytes)
                                 : total > nlat + lost ? total - nlat - lost : 0;
     int ok = errors == 0 && mismatches == 0 && lost == 0 && missing == 0;
     if (nlat > 0)
-        qsort(lat, nlat, sizeof *lat, cmp_u32);
+        qsort(lat, nlat, sizeof *lat, cmp_u64);
+    if (lat_file) {
+        FILE *f = fopen(lat_file, "w");
+        if (!f) {
+            fprintf(stderr, "%s: fopen %s: %s\n", prog, lat_file, strerror(errno));
+            return 1;
+        }
+        for (size_t i = 0; i < nlat; i++)
+            fprintf(f, "%.1f\n", (double)lat[i] / 1000.0);
+        if (fclose(f) != 0) {
+            fprintf(stderr, "%s: writing %s: %s\n", prog, lat_file, strerror(errno));
+            return 1;
+        }
+    }
     double mean = 0;
     for (size_t i = 0; i < nlat; i++)
-        mean += lat[i];
+        mean += (double)lat[i];
     mean = nlat ? mean / (double)nlat / 1000.0 : 0;
     double rps = (double)nlat / secs;
     double mbps = (double)(mode == STREAM ? bytes_ok : (unsigned long long)nlat * size) / secs / 1e6;
@@ -807,16 +926,18 @@ int main(int argc, char **argv)
         printf("%s: %s %s port %s, %u %s %s, %u bytes: %zu %s in %.3f s = %.0f/s; "
                "latency p50 %.1f us, p99 %.1f us, max %.1f us; %llu over 30 ms; "
                "errors %llu, mismatches %llu, lost %llu, missing %llu: %s%s%s\n",
-               prog, names[mode], host, port, nconn, mode == UDP ? "sockets" : "connections",
-               plan, size, nlat, mode == CONN ? "connections" : "round trips", secs, rps,
+               prog, names[mode], host, port, mode == HOLD ? nidle : nconn,
+               mode == UDP ? "sockets" : "connections", plan, size, nlat,
+               mode == CONN || mode == HOLD ? "connections" : "round trips", secs, rps,
                pct_us(0.50), pct_us(0.99), pct_us(1.0), slow, errors, mismatches, lost, missing,
                ok ? "OK" : "FAILED", first_error[0] ? ": " : "", first_error);
     }
-    printf("RESULT mode=%s clients=%u size=%u count=%zu secs=%.6f rps=%.1f p50_us=%.2f "
-           "p99_us=%.2f max_us=%.1f mean_us=%.2f mbps=%.1f slow=%llu errors=%llu "
+    printf("RESULT mode=%s clients=%u idle=%u size=%u count=%zu secs=%.6f rps=%.1f p50_us=%.2f "
+           "p99_us=%.2f max_us=%.1f mean_us=%.2f mbps=%.1f slow=%llu over_1s=%llu errors=%llu "
            "mismatches=%llu lost=%llu late=%llu missing=%llu status=%s\n",
-           names[mode], nconn, mode == STREAM ? 0 : size, mode == STREAM ? (size_t)bytes_ok : nlat,
-           secs, rps, pct_us(0.50), pct_us(0.99), pct_us(1.0), mean, mbps, slow, errors,
+           names[mode], mode == HOLD ? nidle : nconn, mode == HOLD ? 0 : nidle,
+           mode == STREAM ? 0 : size, mode == STREAM ? (size_t)bytes_ok : nlat, secs, rps,
+           pct_us(0.50), pct_us(0.99), pct_us(1.0), mean, mbps, slow, over_1s, errors,
            mismatches, lost, late, missing, ok ? "ok" : "failed");
     freeaddrinfo(target);
     return ok ? 0 : 1;
