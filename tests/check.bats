@@ -124,7 +124,17 @@ verdict() {
 	wait_until 3 gone "$server"
 	wait_until 3 gone "$child"
 	rm "$BATS_TEST_TMPDIR/pids"
-	start_bg check "$KIT_ROOT/scripts/check" -k many,junk,fds "${srv[@]}"
+	# mid-run for sure: a server that listens and never reads keeps the
+	# echo check waiting (2 s per payload) when the TERM comes
+	# shellcheck disable=SC2016 # for the inner shell and python
+	srv=(bash -c 'sleep 600 & echo "$$ $!" >"$0"; exec python3 -c "$1" "$2"' "$BATS_TEST_TMPDIR/pids"
+		'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(5)
+time.sleep(600)' '{port}')
+	start_bg check "$KIT_ROOT/scripts/check" -k echo "${srv[@]}"
 	checker=$LAST_PID
 	wait_until 10 test -s "$BATS_TEST_TMPDIR/pids"
 	read -r server child <"$BATS_TEST_TMPDIR/pids"
