@@ -217,6 +217,8 @@ fake_bin() {
 	[[ "${lines[3]}" == *"|<"*" ICMP port unreachable "*"-|" ]]
 }
 
+# closed_printed OUT: capture printed two FINs and a packet after the second
+closed_printed() { awk '/Flags \[/ { n++ } /Flags \[F/ { f++; at = n } END { exit !(f >= 2 && n > at) }' "$1"; }
 # saved_as_printed OUT PCAP: as many TCP packets in PCAP as capture printed in OUT
 saved_as_printed() {
 	[ "$(grep -c ' > .*: Flags \[' "$1")" = "$(tcpdump -n -r "$2" 2>/dev/null | wc -l)" ]
@@ -236,7 +238,8 @@ saved_as_printed() {
 	run in_ns "$BIN/udpclient" -t 1 -m nothere 127.0.0.1 12333
 	run in_ns "$BIN/tcpclient" -t 5 -m hello 127.0.0.1
 	[ "$status" -eq 0 ]
-	wait_until 5 file_has cap.out 'Flags \[F\.\]'
+	# the whole exchange printed: both FINs, and the ACK of the second
+	wait_until 5 closed_printed cap.out
 	wait_until 5 saved_as_printed cap.out tcp.pcap
 	kill "$pid"
 	wait_until 5 gone "$pid"
