@@ -266,6 +266,8 @@ static void before_accept(int lfd)
 {
     if (!opt.quiet)
         say("waiting in accept(fd %d) for a client", lfd);
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
     step(fmt("accept(fd %d)", lfd),
          fmt("fd %d LISTEN; ss -tln Recv-Q counts connections waiting for accept()", lfd),
          "a new fd for the oldest waiting connection (or sleep until one comes)");
@@ -284,18 +286,20 @@ static void after_accept(int lfd, int cfd, const struct sockaddr_storage *peer)
     struct sockaddr_storage mine; /* the new socket's own address: the listener's port */
     socklen_t minelen = sizeof mine;
     char us[ADDR_TEXT_SIZE], them[ADDR_TEXT_SIZE];
+    if (opt.quiet)
+        return;
     if (getsockname(cfd, (struct sockaddr *)&mine, &minelen) < 0)
         memset(&mine, 0, sizeof mine);
-    if (!opt.quiet)
-        say("accept(fd %d) = fd %d: %s <- %s (a new socket for this client; fd %d keeps "
-            "listening)",
-            lfd, cfd, addr_text((struct sockaddr *)&mine, us, sizeof us),
-            peer_text(peer, them, sizeof them), lfd);
+    say("accept(fd %d) = fd %d: %s <- %s (a new socket for this client; fd %d keeps listening)",
+        lfd, cfd, addr_text((struct sockaddr *)&mine, us, sizeof us),
+        peer_text(peer, them, sizeof them), lfd);
 }
 
 static void before_recv(int cfd, const struct sockaddr_storage *peer)
 {
     char them[ADDR_TEXT_SIZE];
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
     step(fmt("recv(fd %d)", cfd),
          fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed); ss Recv-Q "
              "counts bytes waiting", cfd, peer_text(peer, them, sizeof them)),
@@ -324,6 +328,8 @@ static enum client_state after_recv(int cfd, const struct sockaddr_storage *peer
 
 static void before_send(int cfd, const struct sockaddr_storage *peer, ssize_t n)
 {
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
     step(fmt("send(fd %d, %ld bytes)", cfd, (long)n), connected_now(cfd, peer),
          "the bytes are queued; the client's kernel ACKs them");
 }
@@ -348,6 +354,8 @@ static void after_send(int cfd, ssize_t n)
 static void before_close(int cfd, const struct sockaddr_storage *peer, enum client_state client)
 {
     char them[ADDR_TEXT_SIZE];
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
     const char *call = fmt("close(fd %d)", cfd);
     peer_text(peer, them, sizeof them);
     if (client == CLIENT_CLOSED)

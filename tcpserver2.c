@@ -410,10 +410,12 @@ static void before_accept(int lfd)
     struct sockaddr_storage me; /* the listening address, as getsockname() tells it */
     socklen_t melen = sizeof me;
     char here[ADDR_TEXT_SIZE] = "?";
-    if (getsockname(lfd, (struct sockaddr *)&me, &melen) == 0)
-        peer_text(&me, here, sizeof here);
     if (!opt.quiet)
         say("waiting in accept(fd %d) for a client", lfd);
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
+    if (getsockname(lfd, (struct sockaddr *)&me, &melen) == 0)
+        peer_text(&me, here, sizeof here);
     step(fmt("accept(fd %d)", lfd), fmt("fd %d LISTEN on %s", lfd, here),
          "a new fd for the oldest waiting connection (or sleep until one comes)");
 }
@@ -441,6 +443,8 @@ static void after_accept(int lfd, int cfd, const struct sockaddr_storage *peer)
 
 static void before_recv(int cfd, const struct sockaddr_storage *peer)
 {
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
     step(fmt("recv(fd %d)", cfd), connected_now(cfd, peer),
          "our buffer gets the waiting bytes (or we sleep until some arrive)");
 }
@@ -467,6 +471,8 @@ static enum client_state after_recv(int cfd, const struct sockaddr_storage *peer
 
 static void before_send(int cfd, const struct sockaddr_storage *peer, ssize_t n)
 {
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
     step(fmt("send(fd %d, %ld bytes)", cfd, (long)n), connected_now(cfd, peer),
          "the bytes are queued; the client's kernel ACKs them");
 }
@@ -491,6 +497,8 @@ static void after_send(int cfd, ssize_t n)
 static void before_close(int cfd, const struct sockaddr_storage *peer, enum client_state client)
 {
     char them[ADDR_TEXT_SIZE];
+    if (!opt.step)
+        return; /* nothing to say without -S: no text made for every client */
     const char *call = fmt("close(fd %d)", cfd);
     peer_text(peer, them, sizeof them);
     if (client == CLIENT_CLOSED)

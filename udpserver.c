@@ -205,6 +205,8 @@ static void after_bind(int fd, const struct sockaddr_in *me)
 static void before_recvfrom(int fd, const struct sockaddr_in *me)
 {
     char here[64];
+    if (!opt.step)
+        return; /* nothing to say: no text made for every datagram */
     step(fmt("recvfrom(fd %d)", fd),
          fmt("fd %d bound to %s; Recv-Q in ss -uan is not 0 while datagrams wait "
              "(it counts the kernel memory they take, not their bytes)",
@@ -235,6 +237,8 @@ static void before_sendto(int fd, const struct sockaddr_in *me, ssize_t n,
                           const struct sockaddr_storage *peer)
 {
     char here[64], to[INET6_ADDRSTRLEN + 8];
+    if (!opt.step)
+        return; /* nothing to say: no text made for every datagram */
     step(fmt("sendto(fd %d, %ld bytes, %s)", fd, (long)n, addr_text(peer, to, sizeof to)),
          fmt("fd %d bound to %s; still no peer (ss shows the peer as 0.0.0.0:*)", fd,
              addr_text(me, here, sizeof here)),
