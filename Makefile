@@ -22,7 +22,7 @@ test: all fixtures
 # The suite N times in a row (default 5), naming every test that failed at
 # least once: make test-repeat N=5 (TESTS= as above).
 N ?= 5
-test-repeat: all
+test-repeat: all fixtures
 	tests/repeat $(N) $(TESTS)
 
 # Other builds of the same sources, in build/NAME/, strict POSIX and -Werror.
