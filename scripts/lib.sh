@@ -56,13 +56,17 @@ port_in_use() { # port_in_use tcp|udp PORT: any socket at all on that port
 # free_port: a random port in 20000-32767 with no TCP or UDP socket on it,
 # below Linux's ephemeral range (so no client takes it meanwhile) and never
 # a walkthrough default (12122, 12333, 22222), so a student's servers are
-# never disturbed.
+# never disturbed. With KIT_WORK set it never hands out the same port twice
+# (a list in $KIT_WORK/ports.given): two calls before either port is bound
+# get two ports, though each runs in a $(...) of its own.
 free_port() {
-	local p i
+	local p i given=${KIT_WORK:+$KIT_WORK/ports.given}
 	for ((i = 0; i < 200; i++)); do
 		p=$((20000 + RANDOM % 12768))
 		[ "$p" = 22222 ] && continue
+		[ -n "$given" ] && grep -qx "$p" "$given" 2>/dev/null && continue
 		port_in_use tcp "$p" || port_in_use udp "$p" || {
+			[ -z "$given" ] || echo "$p" >>"$given"
 			echo "$p"
 			return 0
 		}
