@@ -1,5 +1,5 @@
 # The sockets lab kit. `make` builds the seven programs next to their
-# sources; each also builds alone: cc -o tcpserver1 tcpserver1.c
+# sources; each also builds alone, next to lab.h: cc -o tcpserver1 tcpserver1.c
 CC ?= cc
 CFLAGS ?= -std=c11 -Wall -Wextra -Wpedantic -O2 -g -D_FORTIFY_SOURCE=2
 
@@ -7,22 +7,34 @@ PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
 # scripts/check's client side (scripts/check also builds it by itself)
 CHECKPEER = scripts/checkpeer
 
-.PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench bench-quick tour fixtures
+.PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench bench-quick tour fixtures bare
 
 all: $(PROGRAMS) $(CHECKPEER)
 
+# Each program is its own file plus lab.h, the instrument's plumbing.
+$(PROGRAMS): %: %.c lab.h
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 %: %.c
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# make bare: the lessons without the narration, in bare/ (with a copy of
+# lab.h), for copying a program into your own work; scripts/bare says how.
+# Each is built there, strict, warnings as errors.
+bare: $(PROGRAMS:%=bare/%)
+bare/%.c: %.c lab.h scripts/bare
+	sh scripts/bare bare $<
+bare/%: bare/%.c
+	cd bare && $(CC) $(STRICT) -O2 -g -o $(@F) $(<F)
+
 # The test suite (bats); TESTS=tests/udp.bats runs one file.
 TESTS ?= tests/*.bats
-test: all fixtures
+test: all fixtures bare
 	tests/run $(TESTS)
 
 # The suite N times in a row (default 5), naming every test that failed at
 # least once: make test-repeat N=5 (TESTS= as above).
 N ?= 5
-test-repeat: all fixtures
+test-repeat: all fixtures bare
 	tests/repeat $(N) $(TESTS)
 
 # Other builds of the same sources, in build/NAME/, strict POSIX and -Werror.
@@ -31,16 +43,16 @@ STRICT = -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_CC ?= $(CC)
 
-build/gcc/%: %.c
+build/gcc/%: %.c lab.h
 	@mkdir -p $(@D)
 	gcc $(STRICT) -O2 -g -o $@ $<
-build/clang/%: %.c
+build/clang/%: %.c lab.h
 	@mkdir -p $(@D)
 	clang $(STRICT) -O2 -g -o $@ $<
-build/musl/%: %.c
+build/musl/%: %.c lab.h
 	@mkdir -p $(@D)
 	musl-gcc $(STRICT) -O2 -g -o $@ $<
-build/asan/%: %.c
+build/asan/%: %.c lab.h
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(STRICT) -O1 -g $(SANITIZE) -o $@ $<
 
@@ -75,7 +87,7 @@ lint:
 	cppcheck --enable=warning,portability,performance --std=c11 --error-exitcode=1 --inline-suppr --quiet $(C_SOURCES)
 	@# one file per run: clang-tidy 14 reports false va_list errors when given several
 	for f in $(C_SOURCES); do \
-		clang-tidy --quiet --checks='$(TIDY_CHECKS)' --warnings-as-errors='*' $$f -- -std=c11 -D_POSIX_C_SOURCE=200809L || exit 1; \
+		clang-tidy --quiet --checks='$(TIDY_CHECKS)' --warnings-as-errors='*' --header-filter='lab\.h' $$f -- -std=c11 -D_POSIX_C_SOURCE=200809L || exit 1; \
 	done
 	shellcheck -x $(SHELL_SOURCES) $(wildcard bench/run)
 	shellcheck -x -s bash scripts/lib.sh scripts/experiment-lib.sh tests/helper.bash tests/ladder_helper.bash tests/*.bats
@@ -97,4 +109,4 @@ bench-quick: all $(BENCH_PROGRAMS)
 
 clean:
 	rm -f $(PROGRAMS) $(BENCH_PROGRAMS) $(CHECKPEER) $(FIXTURES)
-	rm -rf build tests/out bench/results tour
+	rm -rf build tests/out bench/results tour bare
