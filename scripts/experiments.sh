@@ -32,7 +32,7 @@ exp_U1() {
 	out_lines client 'socket\(.*= fd|step: next: sendto'
 	say "paused before sendto(): fd 3 exists, with no port"
 	want "lsof to show fd 3 without a port (protocol: UDP)" 'sock .* protocol: UDP'
-	ev_soon lsof -n -P -a -p "$pid" -d 3
+	ev_soon lsof -w -n -P -a -p "$pid" -d 3
 	want_no "ss not to list the client before sendto()" .
 	ev_sh_soon "ss -uanp | grep 'pid=$pid,'"
 	press 5 sendto
@@ -41,7 +41,7 @@ exp_U1() {
 	out_lines client 'sendto\(|bound to'
 	say "after sendto():"
 	want "lsof to show fd 3 as UDP *:PORT after sendto()" "UDP \*:$cport"
-	ev_soon lsof -n -P -a -p "$pid" -d 3
+	ev_soon lsof -w -n -P -a -p "$pid" -d 3
 	want "ss to list the client's port after sendto()" "UNCONN .*:$cport "
 	ev_sh_soon "ss -uanp | grep 'pid=$pid,'"
 	expect "a port from the kernel's range $(port_range | tr '\t' -) (got ${cport:-none})" in_range "$cport"
@@ -103,7 +103,7 @@ exp_U3() {
 	out_lines client 'bind\(|step: next: sendto'
 	say "paused before sendto(): nothing sent yet"
 	want "lsof to show UDP *:$BP before sending" "UDP \*:$BP"
-	ev_soon lsof -n -P -a -p "$pid" -d 3
+	ev_soon lsof -w -n -P -a -p "$pid" -d 3
 	want "ss to show port $BP before sending" "UNCONN .*:$BP "
 	ev_soon ss -uan "sport = :$BP"
 	press 5 sendto
@@ -130,7 +130,7 @@ exp_U4() {
 	want_no "no socket on port $UP before bind()" "^UNCONN "
 	ev_soon ss -uan "sport = :$UP"
 	want "lsof: fd 3 with no port before bind()" 'protocol: UDP'
-	ev_soon lsof -n -P -a -p "$pid" -d 3
+	ev_soon lsof -w -n -P -a -p "$pid" -d 3
 	press 5 bind
 	at_pause server 3 || { give_up "udpserver to pause after bind()"; return; }
 	out_lines server 'bind\('
@@ -138,7 +138,7 @@ exp_U4() {
 	want "ss to show port $UP bound after bind()" "UNCONN .*:$UP "
 	ev_soon ss -uan "sport = :$UP"
 	want "lsof to show UDP *:$UP after bind()" "UDP \*:$UP"
-	ev_soon lsof -n -P -a -p "$pid" -d 3
+	ev_soon lsof -w -n -P -a -p "$pid" -d 3
 	verdict "port $UP appears in ss and lsof only after bind(); before it fd 3 had no port"
 }
 
@@ -162,7 +162,7 @@ exp_U5() {
 	want "netstat: the client's port, peer *" "^udp .*:$cport +(0\.0\.0\.0|\*):\*"
 	ev_sh_soon "netstat -anu | grep -E 'Proto|:($cport|$UP) '"
 	want "lsof: UDP *:$cport, no ->" "UDP \*:$cport *$"
-	ev_soon lsof -n -P -i "UDP:$cport"
+	ev_soon lsof -w -n -P -i "UDP:$cport"
 	press 5 close
 	verdict "after the echo the client's socket is still *:$cport with peer *:* (ss UNCONN, lsof no ->): nothing records that it talked to port $UP"
 }
@@ -364,7 +364,7 @@ exp_T2() {
 	want_no "no LISTEN on $TP before listen()" "^LISTEN "
 	ev_soon ss -tln "sport = :$TP"
 	want "lsof: fd 3 with no address yet (protocol: TCP)" 'sock .* protocol: TCP'
-	ev_soon lsof -n -P -a -p "$pid" -d 3
+	ev_soon lsof -w -n -P -a -p "$pid" -d 3
 	press 5 listen
 	at_pause server 4 || { give_up "tcpserver1 to pause after listen()"; return; }
 	out_lines server 'listen\('
@@ -372,7 +372,7 @@ exp_T2() {
 	want "LISTEN on $TP after listen()" "^LISTEN .*:$TP "
 	ev_soon ss -tln "sport = :$TP"
 	want "lsof: TCP *:$TP (LISTEN)" "TCP \*:$TP \(LISTEN\)"
-	ev_soon lsof -n -P -a -p "$pid" -d 3
+	ev_soon lsof -w -n -P -a -p "$pid" -d 3
 	verdict "port $TP shows as LISTEN (ss, lsof) only after listen(); after bind() alone ss -tln shows nothing"
 }
 
@@ -445,7 +445,7 @@ exp_T4() {
 	want "the server's fd 3 LISTEN" "^tcpserver *$spid .* 3u .*TCP \*:$TP \(LISTEN\)"
 	want "the server's fd 4 connected to the client" "^tcpserver *$spid .* 4u .*:$TP->127\.0\.0\.1:$cport \(ESTABLISHED\)"
 	want "the client's fd 3" "^tcpclient .* 3u .*:$cport->127\.0\.0\.1:$TP \(ESTABLISHED\)"
-	ev_soon lsof -n -P -i "TCP:$TP"
+	ev_soon lsof -w -n -P -i "TCP:$TP"
 	ev ss -tan "( sport = :$TP or dport = :$TP )"
 	echo "hello" >&5
 	expect_soon "the echo to come back" 5 file_has "$KIT_WORK/client.out" 'the same as we sent'
@@ -535,7 +535,7 @@ exp_T5() {
 	ev_sh_soon "netstat -tan | grep -E 'State|:$CPORT '"
 	want "lsof: the client's end (CLOSE_WAIT)" "\(CLOSE_WAIT\)"
 	want_no "lsof: no process owns the server's end" "FIN_WAIT"
-	ev_soon lsof -n -P -i "TCP:$CPORT"
+	ev_soon lsof -w -n -P -i "TCP:$CPORT"
 	say "a second later, still so:"
 	sleep 1 # a duration to measure, not a wait for something
 	want "FIN-WAIT-2 to last while the client waits" "^FIN-WAIT-2 .*:$TP +[0-9.]+:$CPORT *$"
@@ -569,7 +569,7 @@ exp_T6() {
 	ev_soon ss -tanp "( sport = :$TP or dport = :$TP )"
 	want_n "lsof: the listener only" "TCP " 1
 	want "lsof: the listener" "TCP \*:$TP \(LISTEN\)"
-	ev_soon lsof -n -P -i "TCP:$TP"
+	ev_soon lsof -w -n -P -i "TCP:$TP"
 	say "Linux: that TIME-WAIT alone keeps a new server off the port:"
 	run_line kill "$spid"
 	kill "$spid"
@@ -705,7 +705,7 @@ exp_T9() {
 	ev_soon ss -tanp "( sport = :$TP or dport = :$TP )"
 	want_no "lsof: no server fd for client 2" "tcpserver.*->127\.0\.0\.1:$p2 "
 	want "lsof: client 2's own fd" "tcpclient.*:$p2->"
-	ev_soon lsof -n -P -i "TCP:$TP"
+	ev_soon lsof -w -n -P -i "TCP:$TP"
 	expect "client 2 not served yet" not replied c2
 	say "client 1 sends its line and is served; then client 2:"
 	t0=$(now_ms)
@@ -852,7 +852,7 @@ exp_T13() {
 	want "one process with fd 3 (LISTEN)" " 3u .*\(LISTEN\)"
 	want "... and fd 4 (client 1)" " 4u .*\(ESTABLISHED\)"
 	want "... and fd 5 (client 2)" " 5u .*\(ESTABLISHED\)"
-	ev_soon lsof -n -P -a -p "$spid" -i TCP
+	ev_soon lsof -w -n -P -a -p "$spid" -i TCP
 	ev ps -o pid,ppid,args --ppid "$spid"
 	expect "no child process" no_children "$spid"
 	press 5 close
