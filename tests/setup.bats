@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # $output, $stderr, $stderr_lines come from bats' run
 # scripts/setup: one list of packages, printed with what each group is for
 # before anything is installed. -n installs nothing, so these tests run
 # anywhere; SETUP_SYSTEM picks the package manager whose list is shown.
@@ -60,4 +61,23 @@ planned() { sed -n 's/^setup: \$ \(sudo \)\{0,1\}//p' <<<"$output"; }
 			}
 		done
 	done
+}
+
+@test "setup as a normal user on a machine without sudo: one line that says what to install and that it needs root or an administrator" {
+	# every command of this machine but sudo, and an id that says uid 1000
+	local bin=$BATS_TEST_TMPDIR/bin f
+	mkdir "$bin"
+	for f in /usr/bin/* /usr/sbin/* /bin/* /sbin/*; do
+		case ${f##*/} in sudo | id | dpkg-query) continue ;; esac
+		[ -e "$bin/${f##*/}" ] || ln -s "$f" "$bin/${f##*/}"
+	done
+	printf '#!/bin/sh\necho 1000\n' >"$bin/id"
+	# dpkg-query: nothing is installed, so there is something to install
+	printf '#!/bin/sh\nexit 1\n' >"$bin/dpkg-query"
+	chmod +x "$bin/id" "$bin/dpkg-query"
+	SETUP_SYSTEM=apt PATH=$bin run --separate-stderr "$bin/bash" "$SETUP"
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "setup: installing needs root, and there is no sudo here: ask an administrator (or root) to run: env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "*tcpdump* ]]
+	[[ $stderr != *"command not found"* ]]
 }
