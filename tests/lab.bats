@@ -17,13 +17,17 @@ setup() {
 
 teardown() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	local s
+	for s in "$BATS_TEST_TMPDIR"/tmux/tmux-*/*; do
+		if [ -S "$s" ]; then tmux -S "$s" kill-server 2>/dev/null || true; fi
+	done
 	# tmux leaves its socket file behind.
 	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
 	kit_teardown
 }
 
 need_tmux() { command -v tmux >/dev/null || skip_needs tmux "sudo apt-get install tmux, then make test TESTS=$(test_file)"; }
-t() { tmux -L "$SOCK" "$@"; }
+t() { tmux -L "${LAB_SOCK:-$SOCK}" "$@"; } # LAB_SOCK: a socket lab chose
 
 # pane SESSION tl|tr|bl|br: the id of the pane in that corner.
 pane() {
@@ -139,6 +143,52 @@ idle() { [ -z "$(pgrep -P "$(t display-message -p -t "$1" '#{pane_pid}')")" ]; }
 	[[ "$(typed "$(pane lab-tcp bl)")" == *" scripts/capture -i lo tcp 12333" ]]
 	[[ "$(typed "$(pane lab-tcp bl)")" != *sudo* ]]
 	[[ "$(screen "$(pane lab-tcp bl)")" == *"No sudo: these panes share a private network"* ]]
+}
+
+# stand_in_tmux: the user's own tmux server, on a socket directory of the
+# test's (so the user's real one is never touched), outside any private
+# network, as a tmux started in a terminal is.
+stand_in_tmux() {
+	export TMUX_TMPDIR=$BATS_TEST_TMPDIR/tmux
+	mkdir -m 700 "$TMUX_TMPDIR"
+	tmux new-session -d -s mine sleep 600
+}
+normal_user_with_userns() {
+	[ "$(id -u)" != 0 ] || skip_needs "a normal user (root needs no private network)" "make test TESTS=$(test_file) as a normal user"
+	"$KIT_ROOT/scripts/userns-check" >/dev/null || skip_needs "user namespaces ($("$KIT_ROOT/scripts/userns-check" | tail -1))" "make test TESTS=$(test_file) where scripts/userns-check says yes"
+}
+
+@test "a normal user whose own tmux server runs already: lab starts a server of its own (tmux -L kit-lab) in a private network; no sudo" {
+	need_tmux
+	normal_user_with_userns
+	stand_in_tmux
+	SHELL=/bin/sh run --separate-stderr env -u KIT_PRIVATE "$LAB" -d tcp
+	[ "$status" -eq 0 ]
+	[ "$output" = lab-tcp ]
+	[[ $stderr == *"tmux -L kit-lab attach -t lab-tcp"* ]]
+	# the user's server is untouched; lab's runs in a network of its own
+	[ "$(tmux list-sessions -F '#{session_name}')" = mine ]
+	LAB_SOCK=kit-lab
+	local p nets
+	nets=$(for p in $(t list-panes -t lab-tcp -F '#{pane_pid}'); do readlink "/proc/$p/ns/net"; done | sort -u)
+	[ "$(grep -c . <<<"$nets")" -eq 1 ]
+	[ "$nets" != "$(readlink /proc/self/ns/net)" ]
+	[[ "$(typed "$(pane lab-tcp bl)")" == *" scripts/capture -i lo tcp 12333" ]]
+	[[ "$(typed "$(pane lab-tcp bl)")" != *sudo* ]]
+	# a second experiment joins the same private server
+	SHELL=/bin/sh run --separate-stderr env -u KIT_PRIVATE "$LAB" -d udp
+	[ "$status" -eq 0 ]
+	[[ "$(typed "$(pane lab-udp bl)")" != *sudo* ]]
+}
+
+@test "a normal user naming a socket whose tmux server runs outside a private network: one line with the real reason and the fix, no session" {
+	need_tmux
+	normal_user_with_userns
+	t new-session -d -s mine sleep 600
+	SHELL=/bin/sh run --separate-stderr env -u KIT_PRIVATE "$LAB" -d -L "$SOCK" tcp
+	[ "$status" -eq 1 ]
+	one_stderr_line "^lab: the tmux server on socket $SOCK runs outside a private network, so its capture pane could not run without root: give lab a socket of its own \\(lab -L kit-lab tcp\\)$"
+	[ "$(t list-sessions -F '#{session_name}')" = mine ]
 }
 
 @test "-s names the session; an existing session is reported, not built twice" {

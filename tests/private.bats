@@ -11,6 +11,15 @@ bats_require_minimum_version 1.5.0
 CHECK="$KIT_ROOT/scripts/userns-check"
 PRIVATE="$KIT_ROOT/scripts/private"
 
+# The tmux servers a test started on its own socket directory, by socket.
+teardown() {
+	local s
+	for s in "$BATS_TEST_TMPDIR"/tmux/tmux-*/*; do
+		if [ -S "$s" ]; then tmux -S "$s" kill-server 2>/dev/null || true; fi
+	done
+	kit_teardown
+}
+
 # refused SETTING=VALUE...: a PATH whose unshare fails as a refused one
 # does, and a /proc whose sys/ holds those settings; runs userns-check.
 refused() {
@@ -117,4 +126,35 @@ refused() {
 		cat "$0"' "$BATS_TEST_TMPDIR/cap.out" "$KIT_ROOT" "$BIN"
 	[[ "$output" == *"127.0.0.1.12122: "*"UDP, length 5"* ]]
 	[[ "$output" == *"ICMP 127.0.0.1 udp port 12122 unreachable"* ]]
+}
+
+@test "private tmux, with a tmux server of the user's already running: its own server, inside the private network, and a line that says so" {
+	command -v tmux >/dev/null || skip_needs tmux "sudo apt-get install tmux, then make test TESTS=$(test_file)"
+	[ "$(id -u)" = 0 ] || "$CHECK" >/dev/null || skip_needs "user namespaces ($("$CHECK" | tail -1))" "sudo make test TESTS=$(test_file)"
+	# the user's tmux server: a stand-in on a socket directory of the test's
+	export TMUX_TMPDIR=$BATS_TEST_TMPDIR/tmux
+	mkdir -m 700 "$TMUX_TMPDIR"
+	unset TMUX TMUX_PANE
+	tmux new-session -d -s mine sleep 600
+	run --separate-stderr "$PRIVATE" tmux new-session -d -s inner sleep 600
+	[ "$status" -eq 0 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "private: a tmux server of yours runs outside this network: this tmux gets a server of its own inside it (tmux -L kit-private-"*")" ]]
+	local sock=${stderr##*tmux -L }
+	sock=${sock%)}
+	# the user's server did not get the session; the private one runs in
+	# a network other than ours
+	[ "$(tmux list-sessions -F '#{session_name}')" = mine ]
+	[ "$(tmux -L "$sock" list-sessions -F '#{session_name}')" = inner ]
+	local pid
+	pid=$(tmux -L "$sock" list-sessions -F '#{pid}')
+	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+	tmux -L "$sock" kill-server
+	# no server of the user's: tmux as typed, no line
+	tmux kill-server
+	run --separate-stderr "$PRIVATE" tmux new-session -d -s inner sleep 600
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	pid=$(tmux list-sessions -F '#{pid}')
+	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
 }
