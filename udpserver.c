@@ -271,7 +271,9 @@ static void parse_options(int argc, char **argv)
         case 'p': opt.port = parse_port(optarg); break;
         case 'a': check_host_word(optarg); opt.address = optarg; break;
         case 'L': opt.lose_percent = parse_count(optarg, "percentage", 0, 100); break;
-        case 'n': opt.recv_size = (size_t)parse_count(optarg, "buffer size", 1, MAX_DATAGRAM); break;
+        case 'n':
+            opt.recv_size = (size_t)parse_count(optarg, "buffer size", 1, MAX_DATAGRAM);
+            break;
         default: break; /* next_option() handled the rest */
         }
     }
