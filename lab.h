@@ -289,8 +289,10 @@ static inline char *addr_text(const void *addr, char *buf, size_t size)
             snprintf(buf, size, "%s:%u", host, ntohs(s->sin_port));
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s = addr;
+        uint16_t port; /* copied: s->sin6_port trips gcc's -Warray-bounds for IPv4 callers */
+        memcpy(&port, (const char *)addr + offsetof(struct sockaddr_in6, sin6_port), sizeof port);
         if (inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host) != NULL)
-            snprintf(buf, size, "[%s]:%u", host, ntohs(s->sin6_port));
+            snprintf(buf, size, "[%s]:%u", host, ntohs(port));
     } else {
         snprintf(buf, size, "(address family %d)", sa->sa_family);
     }
@@ -678,9 +680,10 @@ static inline int port_listens(const struct sockaddr *sa)
 static inline const char *bind_advice(int e, const struct sockaddr *sa)
 {
     static char why[320];
-    unsigned port = ntohs(sa->sa_family == AF_INET6
-                              ? ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port
-                              : ((const struct sockaddr_in *)(const void *)sa)->sin_port);
+    uint16_t nport; /* copied, as in addr_text() */
+    memcpy(&nport, (const char *)sa + (sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6,
+           sin6_port) : offsetof(struct sockaddr_in, sin_port)), sizeof nport);
+    unsigned port = ntohs(nport);
     int listens = e == EADDRINUSE ? port_listens(sa) : -1;
     why[0] = '\0';
     if (e == EADDRINUSE && listens == 1)
