@@ -72,14 +72,13 @@ static int active[FD_SETSIZE]; /* the fds of connected clients */
 static int nactive;
 static long accept_again_at; /* after EMFILE: when to try accept() again */
 
-/* The phases of the select() loop */
+/* The phases of the select() loop, then the options (at the end) */
 static int watch(int lfd, int accepting, fd_set *readable, fd_set *writable);
 static void accept_clients(int lfd);
 static void echo(int fd);
 static void send_pending(int fd);
 static ssize_t send_nonblocking(int fd, const unsigned char *p, size_t len);
 static void close_client(int fd);
-/* The options, at the end */
 static void parse_options(int argc, char **argv);
 static void usage(FILE *out);
 
@@ -109,9 +108,8 @@ static void after_close(int fd);
 
 int main(int argc, char **argv)
 {
-    /* lab_start() first (in parse_options): the log goes out a line at a
-     * time, and SIGPIPE is ignored: a send() to a client that has reset the
-     * connection fails with EPIPE instead of killing every client with us. */
+    /* lab_start() (in parse_options) ignores SIGPIPE: a send() to a client that
+     * has reset fails with EPIPE instead of killing us and every client. */
     parse_options(argc, argv);
 
     /* N1, N3: the address to bind. All interfaces (INADDR_ANY, "*"), or
@@ -565,7 +563,8 @@ static void before_send_pending(int fd)
     const struct client *c = &clients[fd];
     if (!lab.step)
         return;
-    step(fmt("send(fd %d, %lu pending bytes)", fd, (unsigned long)(c->pending_len - c->pending_off)),
+    step(fmt("send(fd %d, %lu pending bytes)", fd,
+             (unsigned long)(c->pending_len - c->pending_off)),
          fmt("fd %d ESTABLISHED (CLOSE_WAIT once the client has closed); its send buffer had "
              "been full", fd),
          "more of the pending bytes are queued");
