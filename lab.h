@@ -633,20 +633,18 @@ static inline char *keep(const char *p, size_t n, int newline)
 static inline int port_listens(const struct sockaddr *sa)
 {
     struct sockaddr_storage to;
-    socklen_t len;
+    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
     memset(&to, 0, sizeof to);
-    if (sa->sa_family == AF_INET) {
+    memcpy(&to, sa, len); /* no more than SA's family has (gcc -Warray-bounds) */
+    if (to.ss_family == AF_INET) {
         struct sockaddr_in *s = (struct sockaddr_in *)(void *)&to;
-        memcpy(s, sa, sizeof *s);
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
             s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *s;
-    } else if (sa->sa_family == AF_INET6) {
+    } else if (to.ss_family == AF_INET6) {
         struct sockaddr_in6 *s = (struct sockaddr_in6 *)(void *)&to;
-        memcpy(s, sa, sizeof *s);
         if (memcmp(&s->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
             s->sin6_addr = in6addr_loopback;
-        len = sizeof *s;
     } else {
         return -1;
     }
