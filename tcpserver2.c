@@ -302,6 +302,8 @@ static void after_getaddrinfo(const struct addrinfo *res, const struct addrinfo 
 
 static void before_socket(const struct addrinfo *ai)
 {
+    if (!lab.step)
+        return;
     step(fmt("socket(%s, SOCK_STREAM, 0)", family_name(ai->ai_family)), "no socket",
          "a new fd with no address (netstat and ss do not list it)");
 }
@@ -321,6 +323,8 @@ static void after_socket(const struct addrinfo *ai, int s)
 
 static void before_v6only(int s, int v6only)
 {
+    if (!lab.step)
+        return;
     step(fmt("setsockopt(fd %d, IPV6_V6ONLY, %d)", s, v6only), fmt("fd %d has no address", s),
          v6only ? "this socket will take IPv6 clients only"
                 : "this socket will also take IPv4 clients, as ::ffff:a.b.c.d");
@@ -333,6 +337,8 @@ static void after_v6only(int s, int v6only)
 
 static void before_reuseaddr(int s)
 {
+    if (!lab.step)
+        return;
     step(fmt("setsockopt(fd %d, SO_REUSEADDR, 1)", s), fmt("fd %d has no address", s),
          "no visible change: bind() may now reuse a port old connections still hold");
 }
@@ -362,7 +368,7 @@ static void bind_failed(int s, const struct addrinfo *ai)
     int e = errno;
     const struct sockaddr_in6 *a6 = (const void *)ai->ai_addr;
     const struct sockaddr *asked = ai->ai_addr;
-    struct sockaddr_storage any4; /* 127.0.0.1's port, for port_listens() */
+    struct sockaddr_storage any4; /* IPv4 "any", same port: port_listens() asks 127.0.0.1 */
     struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&any4;
     char here[ADDR_TEXT_SIZE];
     memset(&any4, 0, sizeof any4);
@@ -397,6 +403,8 @@ static void candidates_failed(void)
 static void before_listen(int lfd, const struct addrinfo *ai)
 {
     char here[ADDR_TEXT_SIZE];
+    if (!lab.step)
+        return;
     step(fmt("listen(fd %d, %d)", lfd, opt.backlog), fmt("fd %d bound, not listening", lfd),
          fmt("fd %d is LISTEN on %s", lfd, addr_text(ai->ai_addr, here, sizeof here)));
 }
