@@ -18,9 +18,9 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	start_server tcpserver2 "$port"
 	file_has "$SERVER_OUT" "getaddrinfo candidate 1: AF_INET address 0\.0\.0\.0 port $port"
 	file_has "$SERVER_OUT" "getaddrinfo candidate 2: AF_INET6 address :: port $port"
-	file_has "$SERVER_OUT" "trying \*:$port first: with IPV6_V6ONLY off"
+	file_has "$SERVER_OUT" "trying \[::\]:$port first: with IPV6_V6ONLY off"
 	file_has "$SERVER_OUT" "setsockopt\(fd 3, IPV6_V6ONLY, 0\) ok"
-	file_has "$SERVER_OUT" "LISTEN on \*:$port, dual stack"
+	file_has "$SERVER_OUT" "LISTEN on \[::\]:$port, dual stack"
 	exchange 127.0.0.1
 	[ "$status" -eq 0 ]
 	exchange ::1
@@ -86,7 +86,7 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 
 @test "tcpserver2 -r: the bind lines name the address (they said 'bind(fd 3, bind(fd 3, ...')" {
 	start_server tcpserver2 "$port" -r
-	file_has "$SERVER_OUT" "^tcpserver2: bind\(fd 3, \*:$port\) ok$"
+	file_has "$SERVER_OUT" "^tcpserver2: bind\(fd 3, \[::\]:$port\) ok$"
 	not grep -q 'bind(fd 3, bind' "$SERVER_OUT"
 	# and in step mode, at each pause
 	p2=$(free_port)
@@ -96,10 +96,10 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	printf '\n%.0s' 1 2 3 4 5 6 >&7 # getaddrinfo, socket, V6ONLY, REUSEADDR, bind, listen
 	wait_until 5 tcp_listening "$p2"
 	out=$BATS_TEST_TMPDIR/step.out
-	file_has "$out" "step: next: bind\(fd 3, \*:$p2\)$"
-	file_has "$out" "step:   after: fd 3 owns \*:$p2 but is not LISTEN yet$"
-	file_has "$out" "^tcpserver2: bind\(fd 3, \*:$p2\) ok$"
-	file_has "$out" "step:   after: fd 3 is LISTEN on \*:$p2$"
+	file_has "$out" "step: next: bind\(fd 3, \[::\]:$p2\)$"
+	file_has "$out" "step:   after: fd 3 owns \[::\]:$p2 but is not LISTEN yet$"
+	file_has "$out" "^tcpserver2: bind\(fd 3, \[::\]:$p2\) ok$"
+	file_has "$out" "step:   after: fd 3 is LISTEN on \[::\]:$p2$"
 	not grep -q 'bind(fd 3, bind' "$out"
 }
 
@@ -149,7 +149,8 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	run --separate-stderr prog tcpserver2 -p "$port"
 	[ "$status" -eq 1 ]
 	why="\(a server is listening on port $port now: lsof -n -P -i TCP:$port -s TCP:LISTEN shows which\)"
-	[ "$(grep -cE "^tcpserver2: bind\(fd 3, \*:$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
+	# the dual-stack [::] candidate first, then 0.0.0.0 (*)
+	[ "$(grep -cE "^tcpserver2: bind\(fd 3, (\[::\]|\*):$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
 	one_stderr_line "^tcpserver2: no candidate address could be used: $E_ADDRINUSE $why$"
 	alive "$SERVER_PID"
 }
@@ -164,7 +165,8 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	exec 6>&-
 	[ "$status" -eq 1 ]
 	why="\(no server listens on port $port, but connections of an earlier server linger, e\.g\. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server used -r too; else wait\. ss -tan 'sport = :$port' shows them\)"
-	[ "$(grep -cE "^tcpserver2: bind\(fd 3, \*:$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
+	# the dual-stack [::] candidate first, then 0.0.0.0 (*)
+	[ "$(grep -cE "^tcpserver2: bind\(fd 3, (\[::\]|\*):$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
 	one_stderr_line "^tcpserver2: no candidate address could be used: $E_ADDRINUSE $why$"
 }
 

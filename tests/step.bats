@@ -178,7 +178,7 @@ start_stepping() { # start_stepping NAME PROG ARGS...: -S, stdin from a FIFO on 
 	port=$(free_port)
 	start_stepping server tcpserver2 -p "$port"
 	drive server "$STEP_PID" '^accept'
-	[ "${CALLS[*]}" = "getaddrinfo(NULL, \"$port\", AI_PASSIVE, AF_UNSPEC) socket(AF_INET6, SOCK_STREAM, 0) setsockopt(fd 3, IPV6_V6ONLY, 0) bind(fd 3, *:$port) listen(fd 3, 5) accept(fd 3)" ]
+	[ "${CALLS[*]}" = "getaddrinfo(NULL, \"$port\", AI_PASSIVE, AF_UNSPEC) socket(AF_INET6, SOCK_STREAM, 0) setsockopt(fd 3, IPV6_V6ONLY, 0) bind(fd 3, [::]:$port) listen(fd 3, 5) accept(fd 3)" ]
 }
 
 @test "tcpserver3 -S: select, accept, recv, send, and close when the client goes" {
