@@ -85,8 +85,9 @@ int main(int argc, char **argv)
      * (from /etc/hosts or DNS: nothing is sent to the server yet), its port
      * already in network byte order (N3); with -b, ours too (AI_PASSIVE: no
      * ADDRESS means any address of ours). */
-    struct addrinfo *server, *local = NULL, hints = {
-        .ai_family = opt.family, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *server, *local = NULL;
+    struct addrinfo hints = {.ai_family = opt.family, .ai_socktype = SOCK_DGRAM,
+                             .ai_flags = AI_PASSIVE}; /* -b first: no ADDRESS is any */
     int rc = opt.bind_port ? getaddrinfo(opt.bind_host, opt.bind_port, &hints, &local) : 0;
     if (rc != 0) { getaddrinfo_failed(opt.bind_host); fail_resolve(opt.bind_host, rc); }
     hints.ai_flags = 0;
@@ -310,9 +311,9 @@ static void before_sendto(int fd, long len, const struct sockaddr *server)
     if (!lab.step)
         return;
     step_byte_order(server);
-    const char *no_peer = opt.family == AF_INET                     ? "0.0.0.0:*"
+    const char *no_peer = opt.family == AF_INET                 ? "0.0.0.0:*"
                           : strncmp(mine.text, "[::]:", 5) == 0 ? "*:*"
-                                                                 : "[::]:*";
+                                                                : "[::]:*";
     step(fmt("sendto(fd %d, %ld bytes, %s)", fd, len, addr_text(server, there, sizeof there)),
          mine.has_port ? fmt("fd %d is %s", fd, mine.text)
                        : fmt("fd %d has no port yet: netstat and ss do not list it", fd),
@@ -400,7 +401,7 @@ static void after_close(int fd)
 static void parse_options(int argc, char **argv)
 {
     lab_start("udpclient", LAB_CLIENT, usage);
-    for (int c; (c = next_option(argc, argv, "b:t:wkm:")) != -1;) {
+    for (int c; (c = next_option(argc, argv, "b:t:wkm:")) != -1;)
         switch (c) {
         case 'b': opt.bind_spec = optarg; break;
         case 't': opt.timeout_ms = parse_seconds(optarg); break;
@@ -411,7 +412,6 @@ static void parse_options(int argc, char **argv)
                 usage_error("too many -m messages (at most %d)", MAX_MESSAGES);
             opt.messages[opt.nmessages++] = optarg;
         }
-    }
     if (optind < argc)
         opt.host = argv[optind++];
     if (optind < argc)
