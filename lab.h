@@ -14,14 +14,16 @@
  *
  * Contents
  *   1. State: struct lab, lab_start()
- *   2. Errors: err_text(), fail(), explain(), usage_error()
+ *   2. Errors: err_text(), fail(), explain(), usage_error(), fail_resolve()
  *   3. The log and step mode: say(), fmt(), step(), step_byte_order()
  *   4. Text of addresses and payloads: addr_text(), end_text(),
  *      family_name(), payload_text()
  *   5. Options and numbers: next_option(), all_digits(), port_value(),
- *      parse_port(), parse_count(), parse_seconds(), resolve_ipv4()
+ *      parse_port(), parse_count(), parse_seconds(), resolve_ipv4(),
+ *      check_host_port(), split_bind_spec()
  *   6. Time and waiting: ms_left(), wait_for()
- *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep()
+ *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep(),
+ *      prompt_line()
  *   8. "Address already in use": port_listens(), bind_advice()
  *
  * Under LAB_BARE (make bare defines it) there is no -S and no -q: the bare
@@ -178,6 +180,18 @@ _Noreturn static inline void usage_error(const char *f, ...)
     va_end(ap);
     fprintf(stderr, " (try '%s -h')\n", lab.prog);
     exit(2);
+}
+
+/* A failed getaddrinfo() (its error is rc, not errno): "prog: cannot
+ * resolve 'HOST': Name or service not known", exit 1 (HOST NULL, the any
+ * address of AI_PASSIVE, as '*'); or the call as a *_failed() narration
+ * named it with explain(). */
+_Noreturn static inline void fail_resolve(const char *host, int rc)
+{
+    if (lab.what[0] == '\0')
+        snprintf(lab.what, sizeof lab.what, "cannot resolve '%s'", host != NULL ? host : "*");
+    fprintf(stderr, "%s: %s: %s%s\n", lab.prog, lab.what, gai_strerror(rc), lab.advice);
+    exit(1);
 }
 
 /* ---- 3. The log and step mode ---- */
@@ -499,6 +513,48 @@ static inline struct in_addr resolve_ipv4(const char *host)
     return a;
 }
 
+/* A client's HOST [PORT] in the wrong shape: the port first ("12333
+ * localhost"), or both in one word ("localhost:12333", "[::1]:12333"; a
+ * bare IPv6 address such as ::1 has two colons or more and is a host).
+ * A usage error each. */
+static inline void check_host_port(const char *host, const char *port)
+{
+    if (all_digits(host) && !all_digits(port))
+        usage_error("'%s' is not a port: the host comes first: %s %s %s", port, lab.prog, port,
+                    host);
+    const char *colon = strrchr(host, ':');
+    if (colon == NULL || !all_digits(colon + 1))
+        return;
+    int len = (int)(colon - host), brackets = host[0] == '[' && len > 2 && colon[-1] == ']';
+    if (brackets || (len > 0 && strchr(host, ':') == colon))
+        usage_error("'%s' looks like HOST:PORT: give them as two words: %s %.*s %s", host,
+                    lab.prog, len - 2 * brackets, host + brackets, colon + 1);
+}
+
+/* A client's -b [ADDRESS:]PORT: "22222", "127.0.0.1:22222", "[::1]:22222".
+ * *host: the ADDRESS (NULL when none is given: any), *port: the PORT, both
+ * in a static copy. A bad PORT, or an ADDRESS that looks like an option, is
+ * a usage error. Returns the port number. */
+static inline int split_bind_spec(const char *spec, const char **host, const char **port)
+{
+    static char copy[300];
+    snprintf(copy, sizeof copy, "%s", spec);
+    char *colon = strrchr(copy, ':');
+    *host = NULL;
+    *port = copy;
+    if (colon != NULL) {
+        *colon = '\0';
+        *port = colon + 1;
+        *host = copy;
+        if (copy[0] == '[' && colon > copy + 1 && colon[-1] == ']') {
+            colon[-1] = '\0';
+            *host = copy + 1;
+        }
+    }
+    check_host_word(*host);
+    return parse_port(*port);
+}
+
 /* ---- 6. Time and waiting ---- */
 
 /* Milliseconds on a clock that only goes forward. */
@@ -621,6 +677,23 @@ static inline char *keep(const char *p, size_t n, int newline)
     if (newline)
         buf[n] = '\n';
     return buf;
+}
+
+/* A client's next message from standard input: next_line(), after the
+ * prompt "prog: PROMPT: " when a person types it (on a terminal). Exit 1,
+ * as say() does, if the prompt cannot be shown. */
+static inline long prompt_line(const char *prompt, char **line, size_t max)
+{
+    if (isatty(STDIN_FILENO)) {
+        errno = 0;
+        printf("%s: %s: ", lab.prog, prompt);
+        if (fflush(stdout) == EOF || ferror(stdout)) {
+            fprintf(stderr, "%s: stdout: %s: cannot show the output\n", lab.prog,
+                    err_text(errno != 0 ? errno : EIO));
+            exit(1);
+        }
+    }
+    return next_line(line, max);
 }
 
 /* ---- 8. "Address already in use" ---- */
