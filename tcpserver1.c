@@ -8,12 +8,12 @@
  * is not service: see tcpserver3.c (select) and multi.c (fork) for the cure.
  *
  * Read main() first: it is the lesson, each call under what the kernel does
- * there, with the walkthrough steps it shows (README: T2, N3, ...). Below the
- * line "The lesson ends here": what step mode and the log say at each call
- * (before_*, after_*, *_failed, in the same order), then the options and
- * usage. What all seven programs share and is not the lesson (error lines,
- * the log, step mode, address text, option parsing) is in lab.h, the
- * instrument; `make bare` writes this file without the narration.
+ * there, with the walkthrough steps it shows (README: T2, N3, ...), then
+ * send_all(). After the lesson's end marker: what step mode and the log say
+ * at each call (before_*, after_*, *_failed, in the same order), then the
+ * options and usage. What all seven programs share and is not the lesson
+ * (error lines, the log, step mode, address text, option parsing) is in
+ * lab.h, the instrument; `make bare` writes this file without the narration.
  *
  *   cc -o tcpserver1 tcpserver1.c   (next to lab.h)
  *   ./tcpserver1                 all interfaces, port 12333, backlog 5
@@ -58,7 +58,8 @@ static struct options {
 enum client_state { CONNECTED, CLIENT_CLOSED, CLIENT_RESET };
 
 static int send_all(int fd, const unsigned char *p, size_t n);
-/* what step mode and the log say at each call, in lecture order */
+static void parse_options(int argc, char **argv);
+static void usage(FILE *out);
 static void before_socket(void);
 static void after_socket(int lfd);
 static void before_reuseaddr(int lfd);
@@ -78,9 +79,6 @@ static void send_failed(int cfd);
 static void after_send(int cfd, enum client_state client, ssize_t n);
 static void before_close(int cfd, const struct sockaddr_storage *peer, enum client_state client);
 static void after_close(int cfd, const struct sockaddr_storage *peer, enum client_state client);
-/* options and usage */
-static void parse_options(int argc, char **argv);
-static void usage(FILE *out);
 
 int main(int argc, char **argv)
 {
@@ -145,8 +143,8 @@ int main(int argc, char **argv)
     for (;;) {
         /* accept(): T4: the oldest completed connection, as a NEW socket with
          * its own fd; lfd goes on listening. N7: with none queued, we sleep
-         * here in the kernel, using no CPU. Its errors are the client's or
-         * passing (ECONNABORTED: it reset while queued; EINTR; EMFILE): we go on. */
+         * here in the kernel, using no CPU. None of its errors is fatal (a
+         * client that reset while queued: ECONNABORTED; EINTR; EMFILE): go on. */
         struct sockaddr_storage peer;
         socklen_t peerlen = sizeof peer;
         before_accept(lfd);
@@ -189,8 +187,8 @@ int main(int argc, char **argv)
          * FIN_WAIT_2 once the client's kernel ACKs it, then TIME_WAIT (owned by
          * no process, T6) after the client's FIN. A client that closed first gets
          * our FIN in answer: our end LAST_ACK. After a reset only the fd is freed.
-         * Its result is not checked: the fd is freed even when it reports an
-         * error (EINTR, EIO), and retrying could close another thread's fd. */
+         * Its result is not checked: the fd is gone even when it reports an
+         * error (EINTR, EIO): there is nothing to retry or undo. */
         before_close(cfd, &peer, client);
         close(cfd);
         after_close(cfd, &peer, client);
