@@ -73,7 +73,8 @@ static void before_accept(int lfd);
 static void accept_failed(int lfd);
 static void after_accept(int lfd, int cfd, const struct sockaddr_storage *peer);
 static void before_recv(int cfd, const struct sockaddr_storage *peer);
-static void after_recv(int cfd, const struct sockaddr_storage *peer, enum client_state client, const unsigned char *buf, ssize_t n);
+static void after_recv(int cfd, const struct sockaddr_storage *peer, enum client_state client,
+                       const unsigned char *buf, ssize_t n);
 static void before_send(int cfd, const struct sockaddr_storage *peer, ssize_t n);
 static void send_failed(int cfd);
 static void after_send(int cfd, enum client_state client, ssize_t n);
@@ -158,7 +159,7 @@ int main(int argc, char **argv)
         /* recv(): the bytes that have arrived, up to sizeof buf, or sleep until
          * some do (N7). N6: whatever has arrived, not "a message": TCP keeps no
          * boundaries. 0: the client closed its end (its FIN came: our end is
-         * CLOSE_WAIT); -1: it reset the connection (ECONNRESET). */
+         * CLOSE_WAIT); -1: the connection broke (ECONNRESET: the client reset it). */
         before_recv(cfd, &peer);
         ssize_t n;
         while ((n = recv(cfd, buf, sizeof buf, 0)) < 0 && errno == EINTR)
@@ -329,7 +330,8 @@ static void before_recv(int cfd, const struct sockaddr_storage *peer)
          "our buffer gets the waiting bytes (or we sleep until some arrive)");
 }
 
-static void after_recv(int cfd, const struct sockaddr_storage *peer, enum client_state client, const unsigned char *buf, ssize_t n)
+static void after_recv(int cfd, const struct sockaddr_storage *peer, enum client_state client,
+                       const unsigned char *buf, ssize_t n)
 {
     char them[ADDR_TEXT_SIZE];
     if (client == CLIENT_RESET)
