@@ -631,20 +631,18 @@ static inline char *keep(const char *p, size_t n, int newline)
 static inline int port_listens(const struct sockaddr *sa)
 {
     struct sockaddr_storage to;
-    socklen_t len;
+    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
     memset(&to, 0, sizeof to);
-    if (sa->sa_family == AF_INET) {
+    memcpy(&to, sa, len); /* only as much as SA's family has: an IPv4 caller's is 16 bytes */
+    if (to.ss_family == AF_INET) {
         struct sockaddr_in *s = (struct sockaddr_in *)(void *)&to;
-        memcpy(s, sa, sizeof *s);
         if (s->sin_addr.s_addr == htonl(INADDR_ANY))
             s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *s;
-    } else if (sa->sa_family == AF_INET6) {
+    } else if (to.ss_family == AF_INET6) {
         struct sockaddr_in6 *s = (struct sockaddr_in6 *)(void *)&to;
-        memcpy(s, sa, sizeof *s);
         if (memcmp(&s->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
             s->sin6_addr = in6addr_loopback;
-        len = sizeof *s;
     } else {
         return -1;
     }
@@ -678,9 +676,11 @@ static inline int port_listens(const struct sockaddr *sa)
 static inline const char *bind_advice(int e, const struct sockaddr *sa)
 {
     static char why[320];
-    unsigned port = ntohs(sa->sa_family == AF_INET6
-                              ? ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port
-                              : ((const struct sockaddr_in *)(const void *)sa)->sin_port);
+    size_t at = sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_port)
+                                          : offsetof(struct sockaddr_in, sin_port);
+    uint16_t nport; /* memcpy: an IPv4 caller's sockaddr is shorter than a sockaddr_in6 */
+    memcpy(&nport, (const unsigned char *)sa + at, sizeof nport);
+    unsigned port = ntohs(nport);
     int listens = e == EADDRINUSE ? port_listens(sa) : -1;
     why[0] = '\0';
     if (e == EADDRINUSE && listens == 1)
