@@ -63,19 +63,19 @@ static struct options {
 } opt = {.port = DEFAULT_PORT, .backlog = DEFAULT_BACKLOG, .max_children = DEFAULT_CHILDREN};
 
 /* Children forked, and children reaped by the SIGCHLD handler: forked -
- * reaped are alive. The handler also records each exit for the log
- * (printf is not safe inside a signal handler), and a child what it echoed. */
+ * reaped are alive. The lines marked narration keep what only the log
+ * tells (make bare removes them): each exit reaped; a child's client, why
+ * it ended and how many bytes it echoed. */
 static int forked;
 static volatile sig_atomic_t reaped;
-static struct { pid_t pid; int status; } exits[256]; /* narration */
+static struct child_exit { pid_t pid; int status; } exits[256]; /* narration */
 static struct { char them[ADDR_TEXT_SIZE], why[128]; unsigned long long echoed; } child; /* narration */
 
-/* The phases of the accept() loop, and the child's life */
+/* The phases of the accept() loop and the child's life; then the narration */
 static void on_sigchld(int sig);
 static void wait_for_client(int lfd);
 _Noreturn static void serve_client(int fd);
 static int send_all(int fd, const unsigned char *p, size_t n);
-/* What step mode and the log say at each call */
 static void before_socket(void);
 static void after_socket(int lfd);
 static void before_setsockopt(int lfd);
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     if (opt.address != NULL)
         me.sin_addr = resolve_ipv4(opt.address);
 
-    /* socket(): a TCP socket, no address yet: lsof shows it, ss does not. */
+    /* T2: socket(): a TCP socket, no address yet: lsof shows it, ss does not. */
     before_socket();
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     if (lfd < 0)
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
         wait_for_client(lfd);
         int cfd = accept(lfd, (struct sockaddr *)&peer, &peerlen);
         if (cfd < 0) {
-            accept_failed(lfd); /* the log says so, unless EINTR: a signal, no error */
+            accept_failed(lfd); /* one line on stderr; EINTR (a signal) is no error */
             /* EMFILE, ENFILE (out of fds): the connection stays queued and
              * accept() would fail again at once: wait 100 ms, not to spin. */
             if (errno == EMFILE || errno == ENFILE)
@@ -184,7 +184,8 @@ int main(int argc, char **argv)
         }
 
         /* T12: fork(): the child is a copy of this process, with copies of
-         * all its fds: both the listening socket and the new connection. */
+         * all its fds: both the listening socket and the new connection
+         * (and of stdio's buffer: empty, as say() writes out each line). */
         before_fork(cfd, &peer);
         pid_t pid = fork();
         if (pid == 0) {
@@ -208,7 +209,8 @@ int main(int argc, char **argv)
 /*
  * on_sigchld(): the SIGCHLD handler. Reap every child that has exited
  * (several may have, for one signal) with waitpid(), which frees what the
- * kernel kept of it. WNOHANG: return at once when none is left.
+ * kernel kept of it. WNOHANG: return at once when none is left. (The log
+ * line comes later, from main(): printf is not safe in a signal handler.)
  */
 static void on_sigchld(int sig)
 {
@@ -216,7 +218,7 @@ static void on_sigchld(int sig)
     pid_t pid;
     (void)sig;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        exits[reaped % 256].pid = pid, exits[reaped % 256].status = status; /* narration */
+        exits[reaped % 256] = (struct child_exit){pid, status}; /* narration */
         reaped = reaped + 1;
     }
     errno = saved;
@@ -294,6 +296,7 @@ _Noreturn static void serve_client(int fd)
         }
         after_send(n);
     }
+    /* T6: close(): our FIN (the client closed first: TIME_WAIT is its end's). */
     close(fd);
     after_close();
     _exit(0); /* every line is out already: say() flushes each */
