@@ -19,7 +19,8 @@
  *   4. Text of addresses and payloads: addr_text(), end_text(),
  *      family_name(), payload_text()
  *   5. Options and numbers: next_option(), all_digits(), port_value(),
- *      parse_port(), parse_count(), parse_seconds(), resolve_ipv4()
+ *      parse_port(), parse_count(), parse_seconds(), resolve_ipv4(),
+ *      check_host_port(), split_bind_spec()
  *   6. Time and waiting: ms_left(), wait_for()
  *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep()
  *   8. "Address already in use": port_listens(), bind_advice()
@@ -495,6 +496,51 @@ static inline struct in_addr resolve_ipv4(const char *host)
     struct in_addr a = ((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
     return a;
+}
+
+/* A client's HOST [PORT] (args, nargs of them) in the wrong shape: the port
+ * first ("12333 localhost"), or both in one word ("localhost:12333",
+ * "[::1]:12333"; a bare IPv6 address such as ::1 has two colons or more,
+ * and is a host). A usage error. */
+static inline void check_host_port(int nargs, char **args)
+{
+    if (nargs >= 2 && all_digits(args[0]) && !all_digits(args[1]))
+        usage_error("'%s' is not a port: the host comes first: %s %s %s", args[1], lab.prog,
+                    args[1], args[0]);
+    const char *w = nargs >= 1 ? args[0] : "", *colon = strrchr(w, ':');
+    if (colon == NULL || !all_digits(colon + 1))
+        return;
+    int len = (int)(colon - w);
+    if (w[0] == '[' && len > 2 && colon[-1] == ']')
+        usage_error("'%s' looks like HOST:PORT: give them as two words: %s %.*s %s", w,
+                    lab.prog, len - 2, w + 1, colon + 1);
+    if (len > 0 && strchr(w, ':') == colon)
+        usage_error("'%s' looks like HOST:PORT: give them as two words: %s %.*s %s", w,
+                    lab.prog, len, w, colon + 1);
+}
+
+/* A client's -b [ADDRESS:]PORT ("22222", "127.0.0.1:22222", "[::1]:22222"):
+ * *address (NULL without one) and *port point into one static copy; both
+ * are checked (usage errors). Returns the port. */
+static inline int split_bind_spec(const char *spec, const char **address, const char **port)
+{
+    static char copy[300];
+    snprintf(copy, sizeof copy, "%s", spec);
+    char *colon = strrchr(copy, ':');
+    *address = NULL;
+    *port = copy;
+    if (colon != NULL) {
+        *colon = '\0';
+        *port = colon + 1;
+        *address = copy;
+        if (copy[0] == '[' && colon > copy + 1 && colon[-1] == ']') {
+            colon[-1] = '\0';
+            *address = copy + 1;
+        }
+    }
+    int p = parse_port(*port);
+    check_host_word(*address);
+    return p;
 }
 
 /* ---- 6. Time and waiting ---- */
