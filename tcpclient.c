@@ -61,15 +61,15 @@
 
 /* The command line, filled by parse_options(). */
 static struct options {
-    const char *host, *port;            /* HOST [PORT], default localhost 12333 */
-    const char *bind_spec, *bind_host, *bind_port; /* -b [ADDRESS:]PORT: NULL, or as given;
-                                                    * its ADDRESS (NULL: none); its PORT */
-    int bind_family;                    /* the ADDRESS's; AF_UNSPEC (0) without one */
-    long timeout_ms;                    /* -t: -1 waits as long as the kernel does */
-    int wait_at_end;                    /* -w: "enter to finish" */
-    const char *messages[MAX_MESSAGES]; /* -m, in order */
-    int nmessages;                      /* how many -m */
-    long fill;                          /* -f BYTES: fill the buffers instead (N5) */
+    const char *host, *port;                       /* HOST [PORT], default localhost 12333 */
+    const char *bind_spec, *bind_host, *bind_port; /* -b [ADDRESS:]PORT as given (or NULL),
+                                                    * its ADDRESS (NULL: none), its PORT */
+    int bind_family;                               /* the ADDRESS's; 0 (AF_UNSPEC): none */
+    long timeout_ms;                               /* -t: -1 waits as long as the kernel does */
+    int wait_at_end;                               /* -w: "enter to finish" */
+    const char *messages[MAX_MESSAGES];            /* -m, in order */
+    int nmessages;                                 /* how many -m */
+    long fill;                                     /* -f BYTES: fill the buffers instead (N5) */
 } opt = {.host = "localhost", .port = DEFAULT_PORT, .timeout_ms = -1};
 
 /* What the server has done to the connection, as far as we have seen. */
@@ -77,10 +77,9 @@ enum peer { PEER_OPEN, PEER_CLOSED /* its FIN arrived */, PEER_RESET /* or gone 
 
 /* One message and its reply so far. */
 struct exchange {
-    int number;      /* 1, 2, ...: which message */
-    const char *msg; /* the bytes we send, with their newline */
-    long len;
-    long got;        /* reply bytes so far */
+    int number;           /* 1, 2, ...: which message */
+    const char *msg;      /* the bytes we send, with their newline */
+    long len, got;        /* how many; how many reply bytes came so far */
     int same, line_ended; /* the reply so far equals what we sent; its last byte is '\n' */
 };
 
@@ -96,9 +95,9 @@ static enum peer wait_at_end(int fd, enum peer peer);
 static void after_getaddrinfo(void);
 static void before_socket(const struct addrinfo *ai);
 static void after_socket(int fd, const struct addrinfo *ai);
-static void before_bind(int fd, const struct sockaddr *me);
-static void bind_failed(int fd, const struct sockaddr *me);
-static void after_bind(int fd, const struct sockaddr *me);
+static void before_bind(int fd, const struct addrinfo *me);
+static void bind_failed(int fd, const struct addrinfo *me);
+static void after_bind(int fd, const struct addrinfo *me);
 static void before_connect(int fd, const struct addrinfo *ai);
 static void connect_failed(int fd, const struct addrinfo *ai, int err);
 static void connecting_failed(const struct addrinfo *servers, int err);
@@ -121,8 +120,9 @@ static void usage(FILE *out);
 
 int main(int argc, char **argv)
 {
-    /* Also: send() on a connection the server has reset fails with EPIPE
-     * (lab_start() ignores SIGPIPE, which would kill us instead). */
+    /* The command line into opt. Its lab_start() also ignores SIGPIPE:
+     * send() on a connection the server has reset then fails with EPIPE
+     * instead of killing us. */
     parse_options(argc, argv);
 
     /* getaddrinfo() (T14): HOST and PORT as socket addresses, IPv4 and/or
@@ -150,15 +150,15 @@ int main(int argc, char **argv)
          * the kernel would pick at connect(). getaddrinfo() with AI_PASSIVE
          * makes the sockaddr, in this socket's family: ADDRESS:PORT, or
          * without an ADDRESS any address of ours (0.0.0.0 or ::, shown as
-         * * or [::]), the port in network byte order (htons, N3). */
+         * * or [::]), the port in network byte order (as htons(), N3). */
         if (opt.bind_spec != NULL) {
             struct addrinfo want = {.ai_family = ai->ai_family, .ai_socktype = SOCK_STREAM,
                                     .ai_flags = AI_PASSIVE}, *me;
             if ((rc = getaddrinfo(opt.bind_host, opt.bind_port, &want, &me)) != 0)
                 cannot_resolve(opt.bind_host, rc, AF_UNSPEC);
-            before_bind(fd, me->ai_addr);
-            if (bind(fd, me->ai_addr, me->ai_addrlen) < 0) { bind_failed(fd, me->ai_addr); fail("bind"); }
-            after_bind(fd, me->ai_addr);
+            before_bind(fd, me);
+            if (bind(fd, me->ai_addr, me->ai_addrlen) < 0) { bind_failed(fd, me); fail("bind"); }
+            after_bind(fd, me);
             freeaddrinfo(me);
         }
 
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
         connect_failed(fd, ai, err);
         close(fd);
     }
-    if (ai == NULL) { /* every address failed: err is the last one's */
+    if (ai == NULL) { /* every address failed: err is the last one's (lab.advice: a hint) */
         connecting_failed(servers, err);
         fprintf(stderr, "%s: cannot connect to %s port %s: %s%s\n", lab.prog, opt.host, opt.port,
                 err == ETIMEDOUT || err == EINPROGRESS ? "no SYN-ACK in time (ETIMEDOUT, see above)"
@@ -258,8 +258,8 @@ int main(int argc, char **argv)
         /* The reply, as the user sees it; a server that closed too early
          * (before the whole reply, or before the next -m) makes exit 1. */
         if (x.got > 0)
-            say("reply: %ld bytes, %s", x.got, x.same && x.got == x.len ? "the same as we sent"
-                                                                        : fmt("we sent %ld", x.len));
+            say("reply: %ld bytes, %s", x.got, x.same && x.got == x.len ? "the same as we sent" :
+                fmt("we sent %ld", x.len));
         if (peer != PEER_OPEN && (x.got < x.len || x.number < opt.nmessages)) {
             fprintf(stderr, "%s: the server closed the connection %s\n", lab.prog,
                     x.got < x.len ? fmt("after %ld of %ld reply bytes", x.got, x.len)
@@ -310,7 +310,8 @@ _Noreturn static void fill_buffers(int fd)
     if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
         fail("fcntl(O_NONBLOCK)");
     while (sent < opt.fill) {
-        size_t want = opt.fill - sent < (long)sizeof zeros ? (size_t)(opt.fill - sent) : sizeof zeros;
+        long left = opt.fill - sent;
+        size_t want = left < (long)sizeof zeros ? (size_t)left : sizeof zeros;
         ssize_t n = send(fd, zeros, want, 0);
         if (n >= 0) {
             after_fill_send(fd, want, n, calls);
@@ -448,33 +449,33 @@ static void after_socket(int fd, const struct addrinfo *ai)
     say("socket(%s, SOCK_STREAM, 0) = fd %d", family_name(ai->ai_family), fd);
 }
 
-static void before_bind(int fd, const struct sockaddr *me)
+static void before_bind(int fd, const struct addrinfo *me)
 {
     char here[ADDR_TEXT_SIZE];
     if (!lab.step)
         return;
-    step_byte_order(me);
-    addr_text(me, here, sizeof here);
+    step_byte_order(me->ai_addr);
+    addr_text(me->ai_addr, here, sizeof here);
     step(fmt("bind(fd %d, %s)", fd, here), fmt("fd %d has no port", fd),
          fmt("fd %d owns %s, not yet connected: ss and netstat do not list it, lsof shows "
              "'sock ... protocol: TCP'", fd, here));
 }
 
 /* For fail(): the call in full, and the likely cause. */
-static void bind_failed(int fd, const struct sockaddr *me)
+static void bind_failed(int fd, const struct addrinfo *me)
 {
     char here[ADDR_TEXT_SIZE];
-    explain(fmt("bind(fd %d, %s)", fd, addr_text(me, here, sizeof here)), "%s",
+    explain(fmt("bind(fd %d, %s)", fd, addr_text(me->ai_addr, here, sizeof here)), "%s",
             errno == EADDRINUSE ? " (an earlier connection from this port may still be in "
                                   "TIME_WAIT: see ss -tan)"
             : errno == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
                                      : "");
 }
 
-static void after_bind(int fd, const struct sockaddr *me)
+static void after_bind(int fd, const struct addrinfo *me)
 {
     char here[ADDR_TEXT_SIZE];
-    say("bind(fd %d, %s) ok", fd, addr_text(me, here, sizeof here));
+    say("bind(fd %d, %s) ok", fd, addr_text(me->ai_addr, here, sizeof here));
 }
 
 static void before_connect(int fd, const struct addrinfo *ai)
@@ -485,8 +486,8 @@ static void before_connect(int fd, const struct addrinfo *ai)
     step(fmt("connect(fd %d, %s)", fd, there),
          fmt("fd %d is not connected: not in ss -tan as ESTAB", fd),
          fmt("SYN, SYN-ACK, ACK: fd %d ESTABLISHED to %s %s, or RST: Connection refused", fd,
-             there,
-             opt.bind_spec != NULL ? "from the port bind() gave it" : "with a port the kernel picked"));
+             there, opt.bind_spec != NULL ? "from the port bind() gave it"
+                                          : "with a port the kernel picked"));
     say("connect(fd %d, %s): SYN sent, waiting for the server's SYN-ACK", fd, there);
 }
 
