@@ -21,6 +21,7 @@ $(PROGRAMS): %: %.c lab.h
 # lab.h), for copying a program into your own work; scripts/bare says how.
 # Each is built there, strict, warnings as errors.
 bare: $(PROGRAMS:%=bare/%)
+.SECONDARY: $(PROGRAMS:%=bare/%.c)
 bare/%.c: %.c lab.h scripts/bare
 	sh scripts/bare bare $<
 bare/%: bare/%.c

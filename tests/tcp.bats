@@ -227,7 +227,7 @@ setup() {
 	run --separate-stderr "${own[@]}" sh -c 'mount --bind "$0" /etc/hosts && exec "$@" 3>&- 4>&-' \
 		"$BATS_TEST_TMPDIR/hosts" "$BIN/tcpclient" -t 5 -b "$cport" -m hi dual.test "$port"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"bind(fd 3, *:$cport) ok"*"Connection refused"*"bind(fd 3, *:$cport) ok"*"connected: fd 3 is 127.0.0.1:$cport -> 127.0.0.1:$port"* ]]
+	[[ "$output" == *"bind(fd 3, [::]:$cport) ok"*"Connection refused"*"bind(fd 3, *:$cport) ok"*"connected: fd 3 is 127.0.0.1:$cport -> 127.0.0.1:$port"* ]]
 }
 
 @test "tcpclient -S: the close claims name the state each end is in when they are printed" {
