@@ -228,3 +228,15 @@ print(got.hex())' "$port")"
 	run "$KIT_ROOT/scripts/check" -T 60 -u -k echo,junk "$BARE/udpserver" -p '{port}' 3>&-
 	[ "$status" -eq 0 ]
 }
+
+@test "bare: scripts/bare writes the same files with BWK awk (macOS's awk) as with this machine's awk" {
+	need_bare
+	command -v original-awk >/dev/null || skip_needs "original-awk (BWK awk, as on macOS)" "sudo apt-get install original-awk, then make test TESTS=$(test_file)"
+	mkdir "$BATS_TEST_TMPDIR/awk"
+	ln -s "$(command -v original-awk)" "$BATS_TEST_TMPDIR/awk/awk"
+	local p
+	for p in $PROGRAMS; do
+		PATH="$BATS_TEST_TMPDIR/awk:$PATH" sh "$KIT_ROOT/scripts/bare" "$BATS_TEST_TMPDIR/b" "$KIT_ROOT/$p.c" >/dev/null
+		cmp "$BATS_TEST_TMPDIR/b/$p.c" "$BARE/$p.c"
+	done
+}
