@@ -258,8 +258,8 @@ int main(int argc, char **argv)
         /* The reply, as the user sees it; a server that closed too early
          * (before the whole reply, or before the next -m) makes exit 1. */
         if (x.got > 0)
-            say("reply: %ld bytes, %s", x.got, x.same && x.got == x.len ? "the same as we sent" :
-                fmt("we sent %ld", x.len));
+            say("reply: %ld bytes, %s", x.got, x.same && x.got == x.len ? fmt("the same as we "
+                "sent: %s", payload_text(x.msg, (size_t)x.len)) : fmt("we sent %ld", x.len));
         if (peer != PEER_OPEN && (x.got < x.len || x.number < opt.nmessages)) {
             fprintf(stderr, "%s: the server closed the connection %s\n", lab.prog,
                     x.got < x.len ? fmt("after %ld of %ld reply bytes", x.got, x.len)
