@@ -1,0 +1,286 @@
+#!/usr/bin/env bats
+# The README's walkthrough, typed as a student types it (issue 22, items
+# 11, 12, 14, 15). Each test reads its step's commands from README.md
+# (scripts/readme-steps ID: the ```sh lines under "#### ID:", each sent to
+# the terminal its "# terminal N" marker names) and types them, in order,
+# into terminals of its own: the windows of a tmux inside a private
+# network (scripts/private tmux, as the README says for a normal user), so
+# the walkthrough's own ports are free. The test only adds what the student
+# adds by hand: Enter, Ctrl-C, a line typed into a running program, a PID
+# read off the screen. So an edit of the README is what gets tested: a
+# command typed into a terminal that is still busy, a capture started after
+# what it should see, a server that cannot bind, or a process left behind
+# fails the test.
+#
+# Typed as in `scripts/private tmux`, where the README says no sudo is
+# needed: a leading `sudo ` is left out.
+
+load helper
+
+setup() {
+	R=$BATS_TEST_TMPDIR
+	SOCK=$R/tmux.sock
+	TERMS_PID=
+	declare -gA TYPED=() # commands typed into each terminal
+}
+
+teardown() {
+	terms_stop
+	kit_teardown
+}
+
+# --- the terminals ---------------------------------------------------
+
+t() { tmux -S "$SOCK" "$@"; }
+
+# The shell of terminal N: bash with a plain prompt, in an environment of
+# its own (no rc files, no history, no locale), at the top of the kit.
+# Each prompt adds a line to $R/tN.prompts: the test knows when a command
+# has returned.
+pane_cmd() {
+	printf 'env -i PATH=%q HOME=%q SHELL=/bin/bash LC_ALL=C TERM=dumb KIT_PRIVATE=1 HISTFILE= PS1=%q PROMPT_COMMAND=%q bash --norc --noprofile -i' \
+		"$PATH" "$R" '$ ' "echo >>$R/t$1.prompts"
+}
+
+# terms_start: a tmux server of the test's own inside a private network
+# (scripts/private), with terminal 1. Its pid goes to start_bg's list, so
+# teardown kills it (and whatever runs in its terminals) by PID.
+terms_start() {
+	command -v tmux >/dev/null || skip_needs "tmux" "sudo apt-get install tmux, then make test TESTS=$(test_file)"
+	need_capture
+	(cd "$KIT_ROOT" && TMUX='' scripts/private tmux -S "$SOCK" -f /dev/null \
+		new-session -d -s readme -x 220 -y 50 -n t1 "$(pane_cmd 1)") ||
+		skip_needs "a private network with tmux inside (scripts/private tmux)" "tests/run $(test_file)"
+	t set-option -g history-limit 20000 >/dev/null
+	TERMS_PID=$(t display-message -p '#{pid}')
+	KIT_PIDS+=("$TERMS_PID")
+	TYPED[1]=0
+	wait_until 5 term_ready 1
+}
+
+# terms_stop: every process in the terminals' network, found by its
+# network namespace and killed by PID (a process the README left behind
+# may have lost its parent), then the tmux server.
+terms_stop() {
+	[ -n "$TERMS_PID" ] || return 0
+	local pid
+	for pid in $(private_pids); do
+		[ "$pid" = "$TERMS_PID" ] || kill -KILL "$pid" 2>/dev/null || true
+	done
+	t kill-server 2>/dev/null || true
+}
+
+# private_pids: the processes in the terminals' private network.
+private_pids() {
+	local ns p
+	ns=$(readlink "/proc/$TERMS_PID/ns/net") || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# left_behind: the commands still running in the terminals' network, other
+# than the tmux server and the terminals' own shells.
+left_behind() {
+	local shells pid
+	shells=" $TERMS_PID $(t list-panes -a -F '#{pane_pid}' | tr '\n' ' ') "
+	for pid in $(private_pids); do
+		[[ $shells == *" $pid "* ]] && continue
+		ps -o pid=,args= -p "$pid" 2>/dev/null || true
+	done
+}
+
+# term N: terminal N, opened when first used.
+term() {
+	local n=$1
+	t list-windows -F '#W' | grep -qx "t$n" && return 0
+	t new-window -d -n "t$n" -c "$KIT_ROOT" "$(pane_cmd "$n")"
+	TYPED[$n]=0
+	wait_until 5 term_ready "$n"
+}
+# term_ready N: terminal N shows its prompt after the last command typed.
+term_ready() {
+	local prompts
+	prompts=$(grep -c '' "$R/t$1.prompts" 2>/dev/null) || prompts=0
+	[ "$prompts" -gt "${TYPED[$1]:-0}" ]
+}
+# out N: all terminal N printed (and what was typed there), lines joined.
+out() { t capture-pane -p -J -S - -E - -t "readme:t$1"; }
+out_has() { out "$1" | grep -qE -- "$2"; } # out_has N REGEX
+# wait_out SECONDS N REGEX
+wait_out() {
+	wait_until "$1" out_has "$2" "$3" || {
+		echo "terminal $2 did not show /$3/ within $1 s; it shows:" >&2
+		out "$2" >&2
+		return 1
+	}
+}
+# wait_ready SECONDS N: the command in terminal N returned.
+wait_ready() {
+	wait_until "$1" term_ready "$2" || {
+		echo "terminal $2 did not return to its prompt within $1 s; it shows:" >&2
+		out "$2" >&2
+		return 1
+	}
+}
+# keys N KEY...: press keys in terminal N (Enter, C-c).
+keys() { t send-keys -t "readme:t$1" "${@:2}"; }
+# answer N TEXT: type a line into the program running in terminal N.
+answer() {
+	t send-keys -t "readme:t$1" -l -- "$2"
+	keys "$1" Enter
+}
+# in_private CMD...: run CMD inside the terminals' network; its output.
+in_private() {
+	t run-shell "cd $(printf %q "$KIT_ROOT") && $(printf '%q ' "$@") >$(printf %q "$R/private.out") 2>&1"
+	cat "$R/private.out"
+}
+
+# --- the README's steps ----------------------------------------------
+
+# step ID [BLOCK]: read step ID's commands (only its BLOCKth sh block if
+# given) into LINES and TERMS; next_cmd and instruction take them in order.
+step() {
+	local -a rows
+	mapfile -t rows < <("$KIT_ROOT/scripts/readme-steps" -t ${2:+-b "$2"} "$1")
+	[ "${#rows[@]}" -gt 0 ] || {
+		echo "README: no commands for step $1" >&2
+		return 1
+	}
+	STEP=$1 LINES=() TERMS=() NEXT=0 CAPTURE_T=
+	local row
+	for row in "${rows[@]}"; do
+		TERMS+=("${row%%$'\t'*}")
+		LINES+=("${row#*$'\t'}")
+	done
+}
+
+# next_cmd [WORD=VALUE...]: type the step's next line, a command, into
+# its terminal (WORD replaced by VALUE: PID=1234), once that terminal is
+# back at its prompt: the README must not type into a busy terminal.
+# Sets CMD_T (the terminal).
+next_cmd() {
+	local line n sub
+	[ "$NEXT" -lt "${#LINES[@]}" ] || {
+		echo "README $STEP: no more commands (${#LINES[@]} lines)" >&2
+		return 1
+	}
+	line=${LINES[$NEXT]} n=${TERMS[$NEXT]}
+	NEXT=$((NEXT + 1))
+	[[ $line =~ ^[[:space:]]*# ]] && {
+		echo "README $STEP: expected a command, found an instruction: $line" >&2
+		return 1
+	}
+	line=${line#sudo }
+	for sub in "$@"; do line=${line//${sub%%=*}/${sub#*=}}; done
+	term "$n"
+	wait_until 10 term_ready "$n" || {
+		echo "README $STEP: terminal $n is still busy when the README types into it: $line" >&2
+		out "$n" >&2
+		return 1
+	}
+	t send-keys -t "readme:t$n" -l -- "$line"
+	keys "$n" Enter
+	TYPED[$n]=$((${TYPED[$n]:-0} + 1))
+	CMD_T=$n
+	# a capture: wait, as the student does, until it says it listens
+	if [[ $line == *scripts/capture* ]]; then
+		CAPTURE_T=$n
+		wait_out 5 "$n" 'listening on'
+	fi
+}
+
+# type_rest: type the step's remaining lines, each once its terminal is
+# free, giving each command a second to finish.
+type_rest() {
+	while [ "$NEXT" -lt "${#LINES[@]}" ]; do
+		next_cmd
+		wait_until 1 term_ready "$CMD_T" 2>/dev/null || true
+	done
+}
+
+# instruction REGEX: the step's next line is an instruction (a comment
+# line) that says REGEX; the test then does what it says.
+instruction() {
+	local line=${LINES[$NEXT]:-}
+	NEXT=$((NEXT + 1))
+	[[ $line =~ ^[[:space:]]*#.*$1 ]] || {
+		echo "README $STEP: expected an instruction saying /$1/, found: ${line:-the end of the step}" >&2
+		return 1
+	}
+}
+
+# step_done: every line of the step was typed or done.
+step_done() {
+	[ "$NEXT" -ge "${#LINES[@]}" ] || {
+		echo "README $STEP: lines not typed: ${LINES[*]:$NEXT}" >&2
+		return 1
+	}
+}
+
+# leave_time_wait: what a step with -r leaves on port 12333 for the next:
+# a connection in TIME_WAIT (T3's and every later step's last client).
+leave_time_wait() {
+	# shellcheck disable=SC2016 # for the inner sh
+	in_private sh -c './tcpserver1 -r -q >/dev/null 2>&1 & s=$!; sleep 0.3; ./tcpclient -m x >/dev/null 2>&1; kill $s'
+	[ -n "$(in_private ss -Htan 'state time-wait sport = :12333')" ]
+}
+
+# --- the tests -------------------------------------------------------
+
+# Every step's capture is typed before the commands whose packets it should
+# show: no client command above it that sends to its port (its PORT
+# argument, or the step's protocol's default). Read from the README alone,
+# so it needs no network, and it covers the steps no other test types.
+@test "README: in every step the capture command comes before what it should see (item 11)" {
+	local id line cap port bad='' clients
+	clients='\./(tcp|udp)client|/dev/(tcp|udp)/|telnet |nc '
+	for id in $(grep -oE '^#### [UTN][0-9]+(-[UTN][0-9]+)?:' "$KIT_ROOT/README.md" | sed 's/^#### //; s/:$//'); do
+		cap='' port=''
+		while IFS= read -r line; do
+			if [[ $line =~ scripts/capture.*[[:space:]](tcp|udp)([[:space:]]+([0-9]+))? ]] && [ -z "$cap" ]; then
+				cap=$line port=${BASH_REMATCH[3]}
+			fi
+		done < <("$KIT_ROOT/scripts/readme-steps" "$id")
+		[ -n "$cap" ] || continue
+		while IFS= read -r line; do
+			[ "$line" = "$cap" ] && break
+			[[ $line =~ ^[[:space:]]*# ]] && continue
+			[[ $line =~ $clients ]] || continue
+			[ -z "$port" ] || [[ $line == *"$port"* ]] || continue
+			bad+="$id: '$line' comes before its capture '$cap'"$'\n'
+		done < <("$KIT_ROOT/scripts/readme-steps" "$id")
+	done
+	[ -z "$bad" ] || {
+		printf '%s' "$bad" >&2
+		return 1
+	}
+}
+
+@test "README T9, T10: typed in order, the capture is started before client 4 and shows its SYN sent again (item 11)" {
+	terms_start
+	step T9
+	next_cmd
+	wait_out 5 1 'LISTEN on'
+	next_cmd
+	wait_out 5 2 'connected:'
+	next_cmd
+	wait_out 5 3 'send\(fd 3\)'
+	next_cmd
+	wait_ready 5 4
+	out_has 4 '^LISTEN +1 +1 '
+	next_cmd
+	wait_ready 10 4
+	step_done
+
+	step T10 1
+	type_rest
+	[ -n "$CAPTURE_T" ]
+	out_has 4 'no SYN-ACK within 3 s'
+	keys "$CAPTURE_T" C-c
+	wait_ready 5 "$CAPTURE_T"
+	# the ladder: client 4's SYN, and the same SYN again a second later
+	[ "$(out "$CAPTURE_T" | grep -cE '[-]+ SYN -+>')" -ge 2 ]
+	out_has "$CAPTURE_T" 'retransmission'
+}
