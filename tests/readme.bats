@@ -224,8 +224,9 @@ step_done() {
 leave_time_wait() {
 	# shellcheck disable=SC2016 # for the inner sh
 	in_private sh -c './tcpserver1 -r -q >/dev/null 2>&1 & s=$!; sleep 0.3; ./tcpclient -m x >/dev/null 2>&1; kill $s'
-	[ -n "$(in_private ss -Htan 'state time-wait sport = :12333')" ]
+	wait_until 3 private_time_wait
 }
+private_time_wait() { in_private ss -Htan '( sport = :12333 )' | grep -q '^TIME-WAIT '; }
 
 # --- the tests -------------------------------------------------------
 
@@ -283,4 +284,48 @@ leave_time_wait() {
 	# the ladder: client 4's SYN, and the same SYN again a second later
 	[ "$(out "$CAPTURE_T" | grep -cE '[-]+ SYN -+>')" -ge 2 ]
 	out_has "$CAPTURE_T" 'retransmission'
+}
+
+# burst_lines: what N2's burst printed in terminal 3, between the
+# command and the next prompt.
+burst_lines() { out 3 | sed -n '/^\$ (s=/,/^\$ *$/p' | sed '1d;$d'; }
+
+@test "README N2 by hand: the server starts after the last step's TIME_WAIT (-r); the burst prints a line per client with its connect time, and leaves nothing behind (items 12, 15)" {
+	terms_start
+	leave_time_wait
+	step N2
+	next_cmd # the server
+	wait_out 5 1 'LISTEN on'
+	next_cmd # client 1, which keeps it busy
+	wait_out 5 2 'connected:'
+	next_cmd # nstat
+	wait_ready 5 4
+	instruction 'terminal 3: the burst'
+	next_cmd
+	[ "$CMD_T" = 3 ]
+	# the queue is full (backlog + 1, or a little more: N2's text says why)
+	wait_until 5 eval '[ "$(burst_lines | grep -c connected)" -ge 6 ]'
+	next_cmd # ss
+	wait_ready 5 4
+	out_has 4 '^LISTEN +[0-9]+ +5 '
+	instruction 'type a line in terminal 2'
+	answer 2 first
+	wait_ready 20 3
+	next_cmd # nstat again
+	wait_ready 5 4
+	instruction 'again with \./tcpserver1 -r -l 1024; then \./tcpserver1 -r -l 65535'
+	next_cmd # somaxconn
+	wait_ready 5 4
+	step_done
+
+	burst_lines >&3
+	# one line per client, with its connect time, and nothing else
+	[ "$(burst_lines | grep -cE '^client ([1-9]|1[0-9]|20) connected after [0-9]+ ms$')" -eq 20 ]
+	[ "$(burst_lines | grep -c '')" -eq 20 ]
+	# the queue's clients at once, the others at their SYN's retry, 1 s on
+	[ "$(burst_lines | awk '$5 < 900' | grep -c '')" -ge 6 ]
+	[ "$(burst_lines | awk '$5 >= 900' | grep -c '')" -ge 1 ]
+	# nothing left but the student's server and client 1 (at its prompt)
+	left_behind >&3
+	[ -z "$(left_behind | grep -vE '\./tcpserver1 -r -l 5$|\./tcpclient$')" ]
 }
