@@ -91,6 +91,17 @@ left_behind() {
 	done
 }
 
+# only_left [REGEX]: nothing is left running but what REGEX matches.
+only_left() {
+	local left
+	left=$(left_behind | grep -vE -- "${1:-^$}") || true
+	[ -z "$left" ] || {
+		echo "left running:" >&2
+		echo "$left" >&2
+		return 1
+	}
+}
+
 # term N: terminal N, opened when first used.
 term() {
 	local n=$1
@@ -132,6 +143,8 @@ answer() {
 	keys "$1" Enter
 }
 # in_private CMD...: run CMD inside the terminals' network; its output.
+# (tmux runs it with sh: no tabs or newlines in CMD, which %q would
+# quote the way only bash reads.)
 in_private() {
 	t run-shell "cd $(printf %q "$KIT_ROOT") && $(printf '%q ' "$@") >$(printf %q "$R/private.out") 2>&1"
 	cat "$R/private.out"
@@ -192,11 +205,14 @@ next_cmd() {
 }
 
 # type_rest: type the step's remaining lines, each once its terminal is
-# free, giving each command a second to finish.
+# free, giving each command half a second to finish.
 type_rest() {
 	while [ "$NEXT" -lt "${#LINES[@]}" ]; do
 		next_cmd
-		wait_until 1 term_ready "$CMD_T" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			term_ready "$CMD_T" && break
+			sleep 0.05
+		done
 	done
 }
 
@@ -211,6 +227,51 @@ instruction() {
 	}
 }
 
+# out_count N REGEX: how many lines of terminal N match REGEX.
+out_count() { out "$1" | grep -cE -- "$2"; }
+# wait_count SECONDS N REGEX COUNT: until COUNT lines of terminal N match.
+count_ge() { [ "$(out_count "$1" "$2")" -ge "$3" ]; }
+wait_count() {
+	wait_until "$1" count_ge "$2" "$3" "$4" || {
+		echo "terminal $2 did not show /$3/ $4 times within $1 s; it shows:" >&2
+		out "$2" >&2
+		return 1
+	}
+}
+
+# again K: type the step's Kth line (1: the first) once more, into its
+# terminal, as an instruction says ("the same server again").
+again() {
+	local next=$NEXT
+	NEXT=$(($1 - 1))
+	next_cmd
+	NEXT=$next
+}
+
+# enters N COUNT: press Enter COUNT times in terminal N (step mode's
+# pauses; the terminal keeps each line until the program reads it).
+enters() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		keys "$1" Enter
+		sleep 0.1
+	done
+}
+
+# enter_until SECONDS N REGEX: press Enter in terminal N, once every
+# 0.2 s, until it shows REGEX (step mode: Enter at each pause).
+enter_until() {
+	local i
+	for ((i = 0; i < $1 * 5; i++)); do
+		out_has "$2" "$3" && return 0
+		keys "$2" Enter
+		sleep 0.2
+	done
+	echo "terminal $2 did not show /$3/ within $1 s of Enters; it shows:" >&2
+	out "$2" >&2
+	return 1
+}
+
 # step_done: every line of the step was typed or done.
 step_done() {
 	[ "$NEXT" -ge "${#LINES[@]}" ] || {
@@ -223,7 +284,7 @@ step_done() {
 # a connection in TIME_WAIT (T3's and every later step's last client).
 leave_time_wait() {
 	# shellcheck disable=SC2016 # for the inner sh
-	in_private sh -c './tcpserver1 -r -q >/dev/null 2>&1 & s=$!; sleep 0.3; ./tcpclient -m x >/dev/null 2>&1; kill $s'
+	in_private sh -c './tcpserver1 -r -q >/dev/null 2>&1 & s=$!; for i in $(seq 100); do ss -Htln "( sport = :12333 )" | grep -q . && break; sleep 0.05; done; ./tcpclient -t 5 -m x >/dev/null 2>&1; kill $s; wait'
 	wait_until 3 private_time_wait
 }
 private_time_wait() { in_private ss -Htan '( sport = :12333 )' | grep -q '^TIME-WAIT '; }
@@ -237,7 +298,7 @@ private_time_wait() { in_private ss -Htan '( sport = :12333 )' | grep -q '^TIME-
 @test "README: in every step the capture command comes before what it should see (item 11)" {
 	local id line cap port bad='' clients
 	clients='\./(tcp|udp)client|/dev/(tcp|udp)/|telnet |nc '
-	for id in $(grep -oE '^#### [UTN][0-9]+(-[UTN][0-9]+)?:' "$KIT_ROOT/README.md" | sed 's/^#### //; s/:$//'); do
+	while IFS= read -r id; do
 		cap='' port=''
 		while IFS= read -r line; do
 			if [[ $line =~ scripts/capture.*[[:space:]](tcp|udp)([[:space:]]+([0-9]+))? ]] && [ -z "$cap" ]; then
@@ -252,7 +313,7 @@ private_time_wait() { in_private ss -Htan '( sport = :12333 )' | grep -q '^TIME-
 			[ -z "$port" ] || [[ $line == *"$port"* ]] || continue
 			bad+="$id: '$line' comes before its capture '$cap'"$'\n'
 		done < <("$KIT_ROOT/scripts/readme-steps" "$id")
-	done
+	done < <(grep -oE '^#### [UTN][0-9]+(-[UTN][0-9]+)?:' "$KIT_ROOT/README.md" | sed 's/^#### //; s/:$//')
 	[ -z "$bad" ] || {
 		printf '%s' "$bad" >&2
 		return 1
@@ -289,6 +350,7 @@ private_time_wait() { in_private ss -Htan '( sport = :12333 )' | grep -q '^TIME-
 # burst_lines: what N2's burst printed in terminal 3, between the
 # command and the next prompt.
 burst_lines() { out 3 | sed -n '/^\$ (s=/,/^\$ *$/p' | sed '1d;$d'; }
+burst_connected() { [ "$(burst_lines | grep -c connected)" -ge "$1" ]; } # burst_connected N
 
 @test "README N2 by hand: the server starts after the last step's TIME_WAIT (-r); the burst prints a line per client with its connect time, and leaves nothing behind (items 12, 15)" {
 	terms_start
@@ -304,7 +366,7 @@ burst_lines() { out 3 | sed -n '/^\$ (s=/,/^\$ *$/p' | sed '1d;$d'; }
 	next_cmd
 	[ "$CMD_T" = 3 ]
 	# the queue is full (backlog + 1, or a little more: N2's text says why)
-	wait_until 5 eval '[ "$(burst_lines | grep -c connected)" -ge 6 ]'
+	wait_until 5 burst_connected 6
 	next_cmd # ss
 	wait_ready 5 4
 	out_has 4 '^LISTEN +[0-9]+ +5 '
@@ -318,7 +380,6 @@ burst_lines() { out 3 | sed -n '/^\$ (s=/,/^\$ *$/p' | sed '1d;$d'; }
 	wait_ready 5 4
 	step_done
 
-	burst_lines >&3
 	# one line per client, with its connect time, and nothing else
 	[ "$(burst_lines | grep -cE '^client ([1-9]|1[0-9]|20) connected after [0-9]+ ms$')" -eq 20 ]
 	[ "$(burst_lines | grep -c '')" -eq 20 ]
@@ -326,6 +387,140 @@ burst_lines() { out 3 | sed -n '/^\$ (s=/,/^\$ *$/p' | sed '1d;$d'; }
 	[ "$(burst_lines | awk '$5 < 900' | grep -c '')" -ge 6 ]
 	[ "$(burst_lines | awk '$5 >= 900' | grep -c '')" -ge 1 ]
 	# nothing left but the student's server and client 1 (at its prompt)
-	left_behind >&3
-	[ -z "$(left_behind | grep -vE '\./tcpserver1 -r -l 5$|\./tcpclient$')" ]
+	only_left '\./tcpserver1 -r -l 5$|\./tcpclient$'
+}
+
+@test "README N3 by hand: the server starts after the last step's TIME_WAIT (-r); the capture shows port 12333 as 30 2d (item 12)" {
+	terms_start
+	leave_time_wait
+	step N3
+	next_cmd # the server
+	wait_out 5 1 'LISTEN on'
+	next_cmd # the capture, 3 packets
+	next_cmd # the client, in step mode
+	enter_until 5 3 'byte order: port 12333 = 0x302d: the sockaddr holds 30 2d'
+	enter_until 5 3 '^tcpclient: connected: fd 3'
+	wait_ready 5 2
+	out_has 2 '0x0020: .* 302d '
+	enter_until 5 3 '^tcpclient: close\(fd 3\)'
+	wait_ready 5 3
+	instruction 'macOS'
+	step_done
+}
+
+@test "README N5 by hand: the server starts after the last step's TIME_WAIT (-r); what send() took waits in Recv-Q, then in Send-Q (item 12)" {
+	terms_start
+	leave_time_wait
+	step N5
+	next_cmd # the server, step mode
+	wait_out 5 1 'step: next: socket'
+	enters 1 5
+	next_cmd # the client
+	wait_out 5 1 'step: next: recv\(fd 4\)'
+	wait_out 5 2 'send\(fd 3\) = 6 bytes'
+	next_cmd # ss
+	wait_ready 5 3
+	out_has 3 '^ESTAB +6 +0 +127\.0\.0\.1:12333 '
+	instruction 'terminal 1: Ctrl-C .*the same server again, Enter 5 times'
+	keys 1 C-c
+	wait_ready 5 1
+	wait_ready 5 2
+	again 1
+	wait_out 5 1 'step: next: socket'
+	enters 1 5
+	next_cmd # 100 MB
+	wait_out 5 2 'EAGAIN'
+	next_cmd # ss, while the client waits
+	wait_ready 5 3
+	out_has 3 '^ESTAB +0 +[1-9][0-9]* +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:12333'
+	wait_ready 6 2
+	out_has 2 'no room within 3 s'
+	keys 1 C-c
+	wait_ready 5 1
+	step_done
+	only_left
+}
+
+@test "README N6 by hand: each part ends by itself and leaves nothing behind, and shows the stream's and the datagrams' boundaries (items 12, 15)" {
+	terms_start
+	leave_time_wait
+	step N6
+	next_cmd # tcpserver1 -r -S
+	wait_out 5 1 'step: next: socket'
+	enters 1 5
+	next_cmd # two sends, then cat
+	wait_out 5 1 'step: next: recv\(fd 4\)'
+	next_cmd # ss
+	wait_ready 5 3
+	out_has 3 '^ESTAB +8 +0 +127\.0\.0\.1:12333 '
+	instruction 'Enter 3 times in terminal 1 .*Ctrl-C'
+	enters 1 3
+	wait_ready 5 2
+	out_has 1 'recv\(fd 4\) = 8 bytes .*"one\\ntwo\\n"'
+	keys 1 C-c
+	wait_ready 5 1
+
+	next_cmd # multi -r
+	wait_out 5 1 'LISTEN on'
+	next_cmd # 1000000 bytes there and back
+	wait_ready 10 2
+	out_has 2 '^1000000 bytes'
+	wait_out 5 1 'exited with status 0'
+	# nothing left of it: no process but multi, no connection
+	only_left '\./multi -r$'
+	[ -z "$(in_private ss -Htan state established)" ]
+	instruction 'terminal 1: Ctrl-C'
+	keys 1 C-c
+	wait_ready 5 1
+
+	next_cmd # udpserver -S
+	wait_out 5 1 'step: next: socket'
+	enters 1 2
+	wait_out 5 1 'step: next: recvfrom'
+	next_cmd # two datagrams
+	wait_ready 5 2
+	next_cmd # ss
+	wait_ready 5 3
+	out_has 3 '^UNCONN +[1-9][0-9]* +0 +0\.0\.0\.0:12122 '
+	instruction 'Enter in terminal 1 at each pause .*Ctrl-C'
+	enter_until 5 1 'recvfrom\(fd 3\) = 4 bytes .*"two\\n"'
+	keys 1 C-c
+	wait_ready 5 1
+
+	next_cmd # udpserver -n 10
+	wait_out 5 1 'bind\(fd 3, \*:12122\) ok'
+	next_cmd # a datagram of 20 bytes, then one of 5
+	wait_ready 5 2
+	out_has 1 'recvfrom\(fd 3\) = 10 bytes .*"0123456789"'
+	out_has 1 '"short"'
+	keys 1 C-c
+	wait_ready 5 1
+	step_done
+	only_left
+}
+
+@test "README N7 by hand: the server starts after the last step's TIME_WAIT (-r); ps shows it asleep, and it uses no CPU (item 12)" {
+	terms_start
+	leave_time_wait
+	step N7
+	next_cmd # the server
+	wait_out 5 1 'LISTEN on'
+	local pid
+	pid=$(out 1 | sed -n 's/^tcpserver1: pid \([0-9]*\) .*/\1/p' | head -1)
+	[ -n "$pid" ]
+	next_cmd PID="$pid"
+	[ "$CMD_T" = 3 ]
+	wait_ready 5 3
+	out_has 3 "^ *$pid S"
+	next_cmd # a client, connected
+	wait_out 5 2 'connected:'
+	next_cmd PID="$pid"
+	wait_ready 5 3
+	[ "$(out 3 | grep -cE "^ *$pid S")" -eq 2 ]
+	next_cmd PID="$pid"
+	wait_ready 5 3
+	# schedstat's first field (ns on a CPU) did not move in that second
+	[ "$(out 3 | grep -E '^[0-9]+ [0-9]+ [0-9]+$' | tail -2 | cut -d' ' -f1 | uniq | grep -c '')" -eq 1 ]
+	instruction 'the same with \./tcpserver3 -r, and with \./multi -r'
+	step_done
 }
