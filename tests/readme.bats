@@ -347,6 +347,68 @@ private_time_wait() { in_private ss -Htan '( sport = :12333 )' | grep -q '^TIME-
 	out_has "$CAPTURE_T" 'retransmission'
 }
 
+@test "README U7-U11 without root: typed in the terminals of scripts/private tmux, the capture in host sees every step's datagrams (item 14)" {
+	terms_start
+	local dgram='192\.0\.2\.1\.[0-9]+ > 192\.0\.2\.1\.12122: .*UDP, length 5'
+	step U7
+	next_cmd # netlab up
+	wait_ready 10 1
+	out_has 1 'netlab: up'
+	next_cmd # the capture, in host
+	[ "$CMD_T" = 3 ]
+	next_cmd # the server on *
+	wait_out 5 1 'serving'
+	next_cmd # the client, to en0's address
+	wait_ready 5 2
+	out_has 2 'recvfrom\(fd 3\) = 5 bytes from 192\.0\.2\.1:12122'
+	wait_count 5 3 "$dgram" 1
+	instruction 'macOS'
+	step_done
+
+	# each step's server in terminal 1, once the last one is stopped
+	step U8
+	keys 1 C-c
+	next_cmd
+	wait_count 5 1 'serving' 2
+	next_cmd
+	wait_ready 5 2
+	[ "$(out_count 2 'recvfrom\(fd 3\) = 5 bytes from 192\.0\.2\.1:12122')" -eq 2 ]
+	wait_count 5 3 "$dgram" 2
+	step_done
+
+	step U9
+	keys 1 C-c
+	next_cmd
+	wait_count 5 1 'serving' 3
+	next_cmd # to localhost: lost, the client waits
+	wait_out 5 3 '127\.0\.0\.1 udp port 12122 unreachable'
+	keys 2 C-c
+	wait_ready 5 2
+	step_done
+
+	step U10
+	keys 1 C-c
+	next_cmd
+	wait_count 5 1 'serving' 4
+	next_cmd
+	wait_ready 5 2
+	out_has 1 'recvfrom\(fd 3\) = 5 bytes from 192\.0\.2\.1:22222'
+	wait_out 5 3 '192\.0\.2\.1\.22222 > 192\.0\.2\.1\.12122: .*UDP'
+	step_done
+
+	step U11
+	keys 1 C-c
+	next_cmd
+	wait_count 5 1 'serving' 5
+	next_cmd
+	wait_ready 5 2
+	out_has 1 'recvfrom\(fd 3\) = 5 bytes from 127\.0\.0\.1:22222'
+	wait_out 5 3 '127\.0\.0\.1\.22222 > 192\.0\.2\.1\.12122: .*UDP'
+	step_done
+	keys 3 C-c
+	wait_ready 5 3
+}
+
 # burst_lines: what N2's burst printed in terminal 3, between the
 # command and the next prompt.
 burst_lines() { out 3 | sed -n '/^\$ (s=/,/^\$ *$/p' | sed '1d;$d'; }
