@@ -21,7 +21,7 @@ setup() {
 	R=$BATS_TEST_TMPDIR
 	SOCK=$R/tmux.sock
 	TERMS_PID=
-	declare -gA TYPED=() # commands typed into each terminal
+	declare -gA PROMPTS_AT=() # each terminal's prompts when its last command was typed
 }
 
 teardown() {
@@ -54,7 +54,6 @@ terms_start() {
 	t set-option -g history-limit 20000 >/dev/null
 	TERMS_PID=$(t display-message -p '#{pid}')
 	KIT_PIDS+=("$TERMS_PID")
-	TYPED[1]=0
 	wait_until 5 term_ready 1
 }
 
@@ -107,15 +106,12 @@ term() {
 	local n=$1
 	t list-windows -F '#W' | grep -qx "t$n" && return 0
 	t new-window -d -n "t$n" -c "$KIT_ROOT" "$(pane_cmd "$n")"
-	TYPED[$n]=0
 	wait_until 5 term_ready "$n"
 }
-# term_ready N: terminal N shows its prompt after the last command typed.
-term_ready() {
-	local prompts
-	prompts=$(grep -c '' "$R/t$1.prompts" 2>/dev/null) || prompts=0
-	[ "$prompts" -gt "${TYPED[$1]:-0}" ]
-}
+# term_ready N: terminal N showed its prompt since its last command was
+# typed (an Enter the program did not read gives one more: no matter).
+prompts() { grep -c '' "$R/t$1.prompts" 2>/dev/null || true; }
+term_ready() { [ "$(prompts "$1")" -gt "${PROMPTS_AT[$1]:-0}" ]; }
 # out N: all terminal N printed (and what was typed there), lines joined.
 out() { t capture-pane -p -J -S - -E - -t "readme:t$1"; }
 out_has() { out "$1" | grep -qE -- "$2"; } # out_has N REGEX
@@ -193,9 +189,9 @@ next_cmd() {
 		out "$n" >&2
 		return 1
 	}
+	PROMPTS_AT[$n]=$(prompts "$n")
 	t send-keys -t "readme:t$n" -l -- "$line"
 	keys "$n" Enter
-	TYPED[$n]=$((${TYPED[$n]:-0} + 1))
 	CMD_T=$n
 	# a capture: wait, as the student does, until it says it listens
 	if [[ $line == *scripts/capture* ]]; then
@@ -254,18 +250,18 @@ enters() {
 	local i
 	for ((i = 0; i < $2; i++)); do
 		keys "$1" Enter
-		sleep 0.1
+		sleep 0.05
 	done
 }
 
 # enter_until SECONDS N REGEX: press Enter in terminal N, once every
-# 0.2 s, until it shows REGEX (step mode: Enter at each pause).
+# 0.1 s, until it shows REGEX (step mode: Enter at each pause).
 enter_until() {
 	local i
-	for ((i = 0; i < $1 * 5; i++)); do
+	for ((i = 0; i < $1 * 10; i++)); do
 		out_has "$2" "$3" && return 0
 		keys "$2" Enter
-		sleep 0.2
+		sleep 0.1
 	done
 	echo "terminal $2 did not show /$3/ within $1 s of Enters; it shows:" >&2
 	out "$2" >&2
