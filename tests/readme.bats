@@ -58,12 +58,15 @@ terms_start() {
 }
 
 # terms_stop: every process in the terminals' network, found by its
-# network namespace and killed by PID (a process the README left behind
-# may have lost its parent), then the tmux server.
+# network namespace (a process the README left behind may have lost its
+# parent), and in the namespaces made in there (netlab's host and peer),
+# killed by PID; then the tmux server.
 terms_stop() {
 	[ -n "$TERMS_PID" ] || return 0
-	local pid
-	for pid in $(private_pids); do
+	local pid inner
+	# shellcheck disable=SC2016 # for the inner sh
+	inner=$(in_private sh -c 'for n in $(ip netns list | cut -d" " -f1); do ip netns pids "$n"; done' 2>/dev/null) || true
+	for pid in $(private_pids) $inner; do
 		[ "$pid" = "$TERMS_PID" ] || kill -KILL "$pid" 2>/dev/null || true
 	done
 	t kill-server 2>/dev/null || true
