@@ -72,6 +72,16 @@ terms_stop() {
 	t kill-server 2>/dev/null || true
 }
 
+# terms_new: stop the terminals and open new ones, in a new private
+# network: for a part of a step that begins where the README says to wait
+# until ss shows nothing (T7's part 2 after 60 s of TIME_WAIT).
+terms_new() {
+	terms_stop
+	rm -f "$R"/t*.prompts
+	SOCK=$R/tmux.$RANDOM.sock TERMS_PID='' PROMPTS_AT=()
+	terms_start
+}
+
 # private_pids: the processes in the terminals' private network.
 private_pids() {
 	local ns p
