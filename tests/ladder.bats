@@ -128,6 +128,22 @@ ladder_numbers() {
 	EOF
 }
 
+@test "fixture with an ISN within 2^24 of 2^32 (1 connection in 128): the same relative numbers as with any other ISN" {
+	# tcp_echo with the client's ISN moved to 4281421045: tcpdump prints the
+	# SYNs absolute and the rest relative, as before; only the SYNs change.
+	# (ladder read such a client's "seq 1" as absolute: seq 13546252.)
+	sed -e 's/seq 3113336978,/seq 4281421045,/' -e 's/ack 3113336979,/ack 4281421046,/' \
+		"$FIXTURES/tcp_echo.n.txt" >"$BATS_TEST_TMPDIR/wrap.txt"
+	grep -q 'seq 4281421045,' "$BATS_TEST_TMPDIR/wrap.txt"
+	run "$LADDER" "$FIXTURES/tcp_echo.n.txt"
+	[ "$status" -eq 0 ]
+	local want=$output
+	run "$LADDER" "$BATS_TEST_TMPDIR/wrap.txt"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+	[[ $output == *"seq 1 ack 1 len 6"* ]]
+}
+
 @test "fixture: TCP connection refused is SYN then RST-ACK" {
 	ladder_is tcp_refused.n.txt tcp_refused.vvv.txt <<-'EOF'
 	    time   127.0.0.1:51370              127.0.0.1:12333
