@@ -24,7 +24,7 @@
  *   6. Time and waiting: ms_left(), wait_for()
  *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep(),
  *      prompt_line()
- *   8. "Address already in use": port_listens(), bind_advice()
+ *   8. "Address already in use": bind_advice()
  *
  * Under LAB_BARE (make bare defines it) there is no -S and no -q: the bare
  * programs are the lessons without the narration.
@@ -38,7 +38,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -51,6 +50,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -698,56 +698,15 @@ static inline long prompt_line(const char *prompt, char **line, size_t max)
 
 /* ---- 8. "Address already in use" ---- */
 
-/* Does a TCP server listen on SA's port? connect() to it (to the loopback
- * address for "any address"), non-blocking, 500 ms at most: a listener
- * completes the handshake, or leaves us waiting when its queue is full; a
- * port without one answers RST (refused), even while old connections
- * linger on it. 1: a listener, 0: none, -1: cannot tell. */
-static inline int port_listens(const struct sockaddr *sa)
-{
-    struct sockaddr_storage to;
-    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
-    memset(&to, 0, sizeof to);
-    memcpy(&to, sa, len); /* no more than SA's family has (gcc -Warray-bounds) */
-    if (to.ss_family == AF_INET) {
-        struct sockaddr_in *s = (struct sockaddr_in *)(void *)&to;
-        if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else if (to.ss_family == AF_INET6) {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)(void *)&to;
-        if (memcmp(&s->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
-            s->sin6_addr = in6addr_loopback;
-    } else {
-        return -1;
-    }
-    int e = errno, answer = -1;
-    int s = socket(to.ss_family, SOCK_STREAM, 0);
-    if (s < 0)
-        return -1;
-    if (fcntl(s, F_SETFL, O_NONBLOCK) == 0) {
-        if (connect(s, (struct sockaddr *)&to, len) == 0)
-            answer = 1;
-        else if (errno == ECONNREFUSED)
-            answer = 0;
-        else if (errno == EINPROGRESS) {
-            struct pollfd p = {.fd = s, .events = POLLOUT};
-            int r = poll(&p, 1, 500), soerr = 0;
-            socklen_t elen = sizeof soerr;
-            if (r == 0)
-                answer = 1; /* still connecting: a listener with a full queue */
-            else if (r > 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &elen) == 0)
-                answer = soerr == 0 ? 1 : soerr == ECONNREFUSED ? 0 : -1;
-        }
-    }
-    close(s);
-    errno = e;
-    return answer;
-}
-
 /* The likely cause of a TCP server's failed bind() (errno e, address sa),
  * as " (...)" after the error, or "" when there is nothing to add.
- * EADDRINUSE has two causes, told apart by asking the port itself. */
+ * EADDRINUSE has two causes: a server listens on the port, or connections
+ * of an earlier server remain (TIME_WAIT, FIN_WAIT_2). Only the other
+ * server could tell them apart (a connect() would be a client in its log),
+ * so one silent probe instead, no packet: a throwaway socket of the same
+ * family with SO_REUSEADDR, what -r sets, bound to the same address. The
+ * kernel refuses it while a socket listens there (and on Linux while the
+ * connections left come from a server that ran without -r). */
 static inline const char *bind_advice(int e, const struct sockaddr *sa)
 {
     static char why[320];
@@ -755,21 +714,23 @@ static inline const char *bind_advice(int e, const struct sockaddr *sa)
     memcpy(&nport, (const char *)sa + (sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6,
            sin6_port) : offsetof(struct sockaddr_in, sin_port)), sizeof nport);
     unsigned port = ntohs(nport);
-    int listens = e == EADDRINUSE ? port_listens(sa) : -1;
+    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    int one = 1, probe = e == EADDRINUSE ? socket(sa->sa_family, SOCK_STREAM, 0) : -1;
+    int free_now = probe >= 0 && setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0
+                   && bind(probe, sa, len) == 0;
+    struct utsname os; /* the command that shows the port's sockets: Linux's, or macOS's */
+    int mac = uname(&os) == 0 && strcmp(os.sysname, "Darwin") == 0;
+    if (probe >= 0)
+        close(probe); /* never listened, never connected: it leaves nothing behind */
     why[0] = '\0';
-    if (e == EADDRINUSE && listens == 1)
-        snprintf(why, sizeof why,
-                 " (a server is listening on port %u now: lsof -n -P -i TCP:%u -s TCP:LISTEN "
-                 "shows which)", port, port);
-    else if (e == EADDRINUSE && listens == 0)
-        snprintf(why, sizeof why,
-                 " (no server listens on port %u, but connections of an earlier server linger, "
-                 "e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server "
-                 "used -r too; else wait. ss -tan 'sport = :%u' shows them)", port, port);
+    if (e == EADDRINUSE && free_now)
+        snprintf(why, sizeof why, " (only connections of an earlier server remain: -r starts now)");
     else if (e == EADDRINUSE)
-        snprintf(why, sizeof why,
-                 " (a server listens on port %u, or connections of an earlier one linger: "
-                 "ss -tan 'sport = :%u' shows which)", port, port);
+        snprintf(why, sizeof why, " (a server listens on port %u, or connections of an earlier "
+                 "server that ran without -r remain: %s tells them apart)", port,
+                 mac ? fmt("netstat -an -p tcp | grep '\\.%u '", port)
+                     : fmt("ss -tan 'sport = :%u'", port));
     else if (e == EADDRNOTAVAIL)
         snprintf(why, sizeof why, " (that address is not one of this machine's)");
     else if (e == EACCES)
