@@ -486,12 +486,18 @@ static inline long parse_seconds(const char *s)
     return ms;
 }
 
-/* The text of -a ADDRESS (or -b's ADDRESS) is a host, never an option
- * ("-a --x", "-a -r": a usage error, the same in every program). */
+/* The text of -a ADDRESS (or -b's ADDRESS) is a host: never an option
+ * ("-a --x", "-a -r"), never a number alone ("-a 12333": the resolver, as
+ * inet_aton(), reads it as one 32-bit IPv4 address, 0.0.48.45). A usage
+ * error each, the same in every program, before any socket exists. */
 static inline void check_host_word(const char *host)
 {
     if (host != NULL && host[0] == '-')
         usage_error("bad address '%s': an address or host name, not an option", host);
+    if (host != NULL && all_digits(host))
+        usage_error("bad address '%s': a number alone is not an address (it would be read as "
+                    "one 32-bit IPv4 address): a name or a dotted address, e.g. 127.0.0.1%s",
+                    host, lab.kind == LAB_SERVER ? fmt("; the port is -p %s", host) : "");
 }
 
 /* HOST's IPv4 address (a name through the resolver: /etc/hosts or DNS).
@@ -514,14 +520,18 @@ static inline struct in_addr resolve_ipv4(const char *host)
 }
 
 /* A client's HOST [PORT] in the wrong shape: the port first ("12333
- * localhost"), or both in one word ("localhost:12333", "[::1]:12333"; a
- * bare IPv6 address such as ::1 has two colons or more and is a host).
- * A usage error each. */
+ * localhost"), a number alone ("12333": the resolver would read it as the
+ * IPv4 address 0.0.48.45, and packets would leave for it), or both in one
+ * word ("localhost:12333", "[::1]:12333"; a bare IPv6 address such as ::1
+ * has two colons or more and is a host). A usage error each. */
 static inline void check_host_port(const char *host, const char *port)
 {
     if (all_digits(host) && !all_digits(port))
         usage_error("'%s' is not a port: the host comes first: %s %s %s", port, lab.prog, port,
                     host);
+    if (all_digits(host))
+        usage_error("'%s' is not a host (a number alone would be read as one 32-bit IPv4 "
+                    "address): the host comes first: %s localhost %s", host, lab.prog, host);
     const char *colon = strrchr(host, ':');
     if (colon == NULL || !all_digits(colon + 1))
         return;
