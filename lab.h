@@ -500,19 +500,23 @@ static inline void check_host_word(const char *host)
                     host, lab.kind == LAB_SERVER ? fmt("; the port is -p %s", host) : "");
 }
 
-/* HOST's IPv4 address (a name through the resolver: /etc/hosts or DNS).
- * Exit 1 when it has none. */
+/* An IPv4 server's -a HOST: its IPv4 address (a name through the
+ * resolver: /etc/hosts or DNS). Exit 1 when it has none; when it has IPv6
+ * addresses only (::1, or such a name), a usage error says this server
+ * is IPv4 only: found by asking again for IPv6, not from the error, whose
+ * words and code differ between C libraries (glibc, musl). */
 static inline struct in_addr resolve_ipv4(const char *host)
 {
-    struct addrinfo hints, *res;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
     check_host_word(host);
     int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "%s: cannot resolve '%s': %s\n", lab.prog, host, gai_strerror(rc));
-        exit(1);
+        hints.ai_family = AF_INET6;
+        if (getaddrinfo(host, NULL, &hints, &res) == 0)
+            usage_error("bad address '%s': IPv6 only, and %s is IPv4 only (AF_INET): give an "
+                        "IPv4 address, e.g. 127.0.0.1%s", host, lab.prog,
+                        strncmp(lab.prog, "udp", 3) != 0 ? "; tcpserver2 serves IPv6" : "");
+        fail_resolve(host, rc);
     }
     struct in_addr a = ((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);

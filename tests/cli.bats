@@ -172,6 +172,23 @@ no_socket() {
 	done
 }
 
+@test "IPv4-only servers: an IPv6 address (or a name with IPv6 addresses only) is a usage error: this server is IPv4 only, tcpserver2 serves IPv6" {
+	port=$(free_port)
+	for p in tcpserver1 tcpserver3 multi; do
+		expect 2 "bad address '::1': IPv6 only, and $p is IPv4 only \(AF_INET\): give an IPv4 address, e\.g\. 127\.0\.0\.1; tcpserver2 serves IPv6 \(try '$p -h'\)$" "$p" -a ::1 -p "$port"
+		no_socket "$p" -a ::1 -p "$port"
+	done
+	expect 2 "bad address '::1': IPv6 only, and udpserver is IPv4 only \(AF_INET\): give an IPv4 address, e\.g\. 127\.0\.0\.1 \(try 'udpserver -h'\)$" udpserver -a ::1 -p "$port"
+	# a name of /etc/hosts with IPv6 addresses only, where there is one
+	name=$(awk '$1 == "::1" { print $2; exit }' /etc/hosts)
+	if [ -n "$name" ] && ! getent ahostsv4 "$name" >/dev/null; then
+		expect 2 "bad address '$name': IPv6 only, and tcpserver1 is IPv4 only" tcpserver1 -a "$name" -p "$port"
+	fi
+	# and tcpserver2 does serve ::1
+	start_server tcpserver2 "$port" -a ::1
+	wait_until 5 tcp_listening "$port"
+}
+
 @test "servers: an address that is not this machine's is EADDRNOTAVAIL, exit 1, nothing bound" {
 	port=$(free_port)
 	for p in $SERVERS; do
