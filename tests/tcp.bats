@@ -416,6 +416,21 @@ while True:
 	[ "$(grep -c '^tcpserver1: ' "$out")" -eq 2 ] # head's line, and that one
 }
 
+@test "tcpclient -b below 1024 without root: EACCES says why" {
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || skip "needs setpriv to drop root"
+		as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	else
+		as=()
+	fi
+	[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)" -gt 22 ] ||
+		skip "ports below 1024 are open to everyone here (ip_unprivileged_port_start)"
+	"${as[@]}" test -x "$BIN/tcpclient" || skip "the binary is not reachable as nobody"
+	run --separate-stderr "${as[@]}" "$BIN/tcpclient" -b 22 -t 1 -m hi 127.0.0.1 "$port"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^tcpclient: bind\(fd [0-9]+, \*:22\): .* \(EACCES\) \(ports below 1024 need root\)$"
+}
+
 # The EADDRINUSE advice of a server that cannot have the port (lab.h's
 # bind_advice()), on port PORT.
 in_use() {
