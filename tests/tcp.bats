@@ -450,6 +450,18 @@ in_use() {
 	alive "$SERVER_PID"
 }
 
+@test "tcpserver1: port in use, on macOS (uname says Darwin): the command that tells the causes apart is netstat's" {
+	# a stand-in uname() that says Darwin, preloaded (glibc builds only)
+	printf '%s\n' '#include <string.h>' '#include <sys/utsname.h>' \
+		'int uname(struct utsname *u) { memset(u, 0, sizeof *u); strcpy(u->sysname, "Darwin"); return 0; }' >"$BATS_TEST_TMPDIR/darwin.c"
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/darwin.so" "$BATS_TEST_TMPDIR/darwin.c" || skip "needs cc -shared for a stand-in uname()"
+	LD_PRELOAD=$BATS_TEST_TMPDIR/darwin.so "$BIN/tcpserver1" -h >/dev/null 2>&1 || skip "cannot preload into $BIN/tcpserver1"
+	start_server tcpserver1 "$port"
+	run --separate-stderr env LD_PRELOAD="$BATS_TEST_TMPDIR/darwin.so" "$BIN/tcpserver1" -p "$port" 3>&- 4>&-
+	[ "$status" -eq 1 ]
+	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \(a server listens on port $port, or connections of an earlier server that ran without -r remain: netstat -an -p tcp \| grep '\\\\\.$port ' tells them apart\)$"
+}
+
 @test "tcpserver1: port held by a killed server's connection (no -r): a server listens, or connections remain" {
 	start_server tcpserver1 "$port"
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
