@@ -14,8 +14,8 @@
  *
  * Contents
  *   1. State: struct lab, lab_start()
- *   2. Errors: err_text(), fail(), explain(), usage_error(), fail_resolve()
- *   3. The log and step mode: say(), fmt(), step(), step_byte_order()
+ *   2. Errors: fmt(), err_text(), fail(), explain(), usage_error(), fail_resolve()
+ *   3. The log and step mode: check_stdout(), say(), step(), step_byte_order()
  *   4. Text of addresses and payloads: addr_text(), end_text(),
  *      family_name(), payload_text()
  *   5. Options and numbers: next_option(), all_digits(), port_value(),
@@ -24,7 +24,7 @@
  *   6. Time and waiting: ms_left(), wait_for()
  *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep(),
  *      prompt_line()
- *   8. "Address already in use": port_listens(), bind_advice()
+ *   8. "Address already in use": bind_advice()
  *
  * Under LAB_BARE (make bare defines it) there is no -S and no -q: the bare
  * programs are the lessons without the narration.
@@ -38,7 +38,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -50,7 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/types.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,28 +87,43 @@ static inline void lab_start(const char *prog, enum lab_kind kind, void (*usage)
 
 /* ---- 2. Errors ---- */
 
+/* printf into one of 8 static buffers, in turn: for the arguments of one
+ * say() or step() call, never to keep (the 9th call overwrites it). */
+static inline const char *fmt(const char *f, ...)
+{
+    static char bufs[8][1024];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    int e = errno;
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(b, sizeof bufs[0], f, ap);
+    va_end(ap);
+    errno = e;
+    return b;
+}
+
 /* An error's meaning and its errno name: "Connection refused
  * (ECONNREFUSED)". The name is what the man pages list, the same on every
  * system; the words differ between C libraries. The names: every errno in
  * the ERRORS sections of the calls the programs make (socket, bind, listen,
  * accept, connect, send, recv, sendto, recvfrom, close, shutdown, select,
  * poll, fork, waitpid, setsockopt, getsockopt, getsockname, getpeername,
- * fcntl, read, write, clock_gettime). One of 4 static buffers, in turn. */
+ * fcntl, read, write, clock_gettime). In a buffer of fmt(). */
 static inline const char *err_text(int e)
 {
     static const struct { int e; const char *name; } names[] = {
 #define LAB_E(x) {x, #x}
-        LAB_E(EACCES), LAB_E(EADDRINUSE), LAB_E(EADDRNOTAVAIL), LAB_E(EAFNOSUPPORT),
-        LAB_E(EAGAIN), LAB_E(EALREADY), LAB_E(EBADF), LAB_E(ECHILD), LAB_E(ECONNABORTED),
-        LAB_E(ECONNREFUSED), LAB_E(ECONNRESET), LAB_E(EDEADLK), LAB_E(EDESTADDRREQ),
-        LAB_E(EDQUOT), LAB_E(EFAULT), LAB_E(EFBIG), LAB_E(EHOSTUNREACH), LAB_E(EINPROGRESS),
-        LAB_E(EINTR), LAB_E(EINVAL), LAB_E(EIO), LAB_E(EISCONN), LAB_E(EISDIR), LAB_E(ELOOP),
-        LAB_E(EMFILE), LAB_E(EMSGSIZE), LAB_E(ENAMETOOLONG), LAB_E(ENETDOWN),
-        LAB_E(ENETUNREACH), LAB_E(ENFILE), LAB_E(ENOBUFS), LAB_E(ENOENT), LAB_E(ENOLCK),
-        LAB_E(ENOMEM), LAB_E(ENOPROTOOPT), LAB_E(ENOSPC), LAB_E(ENOSYS), LAB_E(ENOTCONN),
-        LAB_E(ENOTDIR), LAB_E(ENOTSOCK), LAB_E(EOPNOTSUPP), LAB_E(EOVERFLOW), LAB_E(EPERM),
-        LAB_E(EPIPE), LAB_E(EPROTO), LAB_E(EPROTONOSUPPORT), LAB_E(EPROTOTYPE),
-        LAB_E(EROFS), LAB_E(ESPIPE), LAB_E(ETIMEDOUT), LAB_E(EXDEV),
+        LAB_E(EACCES), LAB_E(EADDRINUSE), LAB_E(EADDRNOTAVAIL), LAB_E(EAFNOSUPPORT), LAB_E(EAGAIN),
+        LAB_E(EALREADY), LAB_E(EBADF), LAB_E(ECHILD), LAB_E(ECONNABORTED), LAB_E(ECONNREFUSED),
+        LAB_E(ECONNRESET), LAB_E(EDEADLK), LAB_E(EDESTADDRREQ), LAB_E(EDQUOT), LAB_E(EFAULT),
+        LAB_E(EFBIG), LAB_E(EHOSTUNREACH), LAB_E(EINPROGRESS), LAB_E(EINTR), LAB_E(EINVAL),
+        LAB_E(EIO), LAB_E(EISCONN), LAB_E(EISDIR), LAB_E(ELOOP), LAB_E(EMFILE), LAB_E(EMSGSIZE),
+        LAB_E(ENAMETOOLONG), LAB_E(ENETDOWN), LAB_E(ENETUNREACH), LAB_E(ENFILE), LAB_E(ENOBUFS),
+        LAB_E(ENOENT), LAB_E(ENOLCK), LAB_E(ENOMEM), LAB_E(ENOPROTOOPT), LAB_E(ENOSPC),
+        LAB_E(ENOSYS), LAB_E(ENOTCONN), LAB_E(ENOTDIR), LAB_E(ENOTSOCK), LAB_E(EOPNOTSUPP),
+        LAB_E(EOVERFLOW), LAB_E(EPERM), LAB_E(EPIPE), LAB_E(EPROTO), LAB_E(EPROTONOSUPPORT),
+        LAB_E(EPROTOTYPE), LAB_E(EROFS), LAB_E(ESPIPE), LAB_E(ETIMEDOUT), LAB_E(EXDEV),
 #if EWOULDBLOCK != EAGAIN
         LAB_E(EWOULDBLOCK),
 #endif
@@ -130,17 +144,11 @@ static inline const char *err_text(int e)
 #endif
 #undef LAB_E
     };
-    static char bufs[4][160];
-    static unsigned next;
-    char *b = bufs[next++ % 4];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (names[i].e == e) {
-            snprintf(b, sizeof bufs[0], "%s (%s)", strerror(e), names[i].name);
-            return b;
-        }
+        if (names[i].e == e)
+            return fmt("%s (%s)", strerror(e), names[i].name);
     }
-    snprintf(b, sizeof bufs[0], "%s (errno %d)", strerror(e), e);
-    return b;
+    return fmt("%s (errno %d)", strerror(e), e);
 }
 
 /* A failed call: one line on stderr, "prog: WHAT: error (ENAME)", exit 1.
@@ -182,10 +190,9 @@ _Noreturn static inline void usage_error(const char *f, ...)
     exit(2);
 }
 
-/* A failed getaddrinfo() (its error is rc, not errno): "prog: cannot
- * resolve 'HOST': Name or service not known", exit 1 (HOST NULL, the any
- * address of AI_PASSIVE, as '*'); or the call as a *_failed() narration
- * named it with explain(). */
+/* A failed getaddrinfo() (its error is rc, not errno), as fail() does:
+ * "prog: cannot resolve 'HOST': Name or service not known" (HOST NULL,
+ * AI_PASSIVE's any address, as '*'), or as explain() named the call. */
 _Noreturn static inline void fail_resolve(const char *host, int rc)
 {
     if (lab.what[0] == '\0')
@@ -196,10 +203,23 @@ _Noreturn static inline void fail_resolve(const char *host, int rc)
 
 /* ---- 3. The log and step mode ---- */
 
-/* One line of the log on stdout. When stdout fails (its reader is gone:
- * EPIPE; or a full disk): a server says so once on stderr and logs no
- * more, still serving; a client, whose output nobody can see, exits 1.
- * errno is kept. */
+/* After a line (or a prompt) on stdout, errno 0 before it: when stdout
+ * fails (its reader is gone: EPIPE; or a full disk), a server says so once
+ * on stderr and logs no more, still serving; a client, whose output nobody
+ * can see, exits 1. */
+static inline void check_stdout(void)
+{
+    if (!ferror(stdout) && fflush(stdout) != EOF)
+        return;
+    fprintf(stderr, "%s: stdout: %s: %s\n", lab.prog, err_text(errno != 0 ? errno : EIO),
+            lab.kind == LAB_CLIENT ? "cannot show the output"
+                                   : "the log is lost from here on; still serving");
+    if (lab.kind == LAB_CLIENT)
+        exit(1);
+    lab.log_lost = 1;
+}
+
+/* One line of the log on stdout (check_stdout(): if it fails); errno kept. */
 static inline void say(const char *f, ...)
 {
     int e = errno;
@@ -212,33 +232,8 @@ static inline void say(const char *f, ...)
     vprintf(f, ap);
     va_end(ap);
     putchar('\n');
-    if (ferror(stdout) || fflush(stdout) == EOF) {
-        int why = errno != 0 ? errno : EIO;
-        if (lab.kind == LAB_CLIENT) {
-            fprintf(stderr, "%s: stdout: %s: cannot show the output\n", lab.prog, err_text(why));
-            exit(1);
-        }
-        fprintf(stderr, "%s: stdout: %s: the log is lost from here on; still serving\n",
-                lab.prog, err_text(why));
-        lab.log_lost = 1;
-    }
+    check_stdout();
     errno = e;
-}
-
-/* printf into one of 8 static buffers, in turn: for the arguments of one
- * say() or step() call, never to keep (the 9th call overwrites it). */
-static inline const char *fmt(const char *f, ...)
-{
-    static char bufs[8][1024];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-    int e = errno;
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
-    va_end(ap);
-    errno = e;
-    return b;
 }
 
 static inline int wait_for_enter(void);
@@ -272,12 +267,10 @@ static inline void step_byte_order(const struct sockaddr *sa)
                                           : offsetof(struct sockaddr_in, sin_port);
     unsigned char net[2], host[sizeof(int)];
     const int one = 1;
-    uint16_t nport;
     if (!lab.step)
         return;
     memcpy(net, (const unsigned char *)sa + at, sizeof net);
-    memcpy(&nport, net, sizeof nport);
-    int port = ntohs(nport);
+    int port = net[0] << 8 | net[1]; /* what ntohs() does: big end first */
     memcpy(host, &port, sizeof host);
     say("step: byte order: port %d = 0x%04x: the sockaddr holds %02x %02x (htons: network "
         "order, big end first, as on the wire); an int %d in this machine's memory: "
@@ -346,27 +339,21 @@ static inline const char *payload_text(const void *data, size_t n)
     static unsigned next;
     const unsigned char *p = data;
     char *out = bufs[next++ % 2];
+    static const char special[] = "\n\r\t\"\\", escaped[] = "nrt\"\\"; /* as C writes them */
     size_t o = 0, shown = n < 60 ? n : 60;
     out[o++] = '"';
     for (size_t i = 0; i < shown; i++) {
         unsigned char c = p[i];
-        if (c == '\n')
-            o += (size_t)sprintf(out + o, "\\n");
-        else if (c == '\r')
-            o += (size_t)sprintf(out + o, "\\r");
-        else if (c == '\t')
-            o += (size_t)sprintf(out + o, "\\t");
-        else if (c == '"' || c == '\\')
-            o += (size_t)sprintf(out + o, "\\%c", c);
+        const char *at = c != '\0' ? strchr(special, c) : NULL;
+        if (at != NULL)
+            o += (size_t)sprintf(out + o, "\\%c", escaped[at - special]);
         else if (c >= 0x20 && c < 0x7f)
             out[o++] = (char)c;
         else
             o += (size_t)sprintf(out + o, "\\x%02x", c);
     }
-    out[o++] = '"';
-    out[o] = '\0';
-    if (shown < n)
-        sprintf(out + o, "... (%lu more bytes)", (unsigned long)(n - shown));
+    snprintf(out + o, sizeof bufs[0] - o, "\"%s",
+             shown < n ? fmt("... (%lu more bytes)", (unsigned long)(n - shown)) : "");
     return out;
 }
 
@@ -426,102 +413,95 @@ static inline int all_digits(const char *s)
     return *s != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
-/* The port number S spells, in decimal digits only; 0 if it is none. */
+/* The port number S spells in decimal digits only (not " 80", "+80"), or 0. */
 static inline long port_value(const char *s)
 {
-    long v = 0;
-    if (!all_digits(s))
-        return 0;
-    for (const char *p = s; *p; p++) {
-        if ((v = v * 10 + (*p - '0')) > 65535)
-            return 0;
-    }
-    return v;
+    long v = all_digits(s) ? strtol(s, NULL, 10) : 0; /* too many digits: LONG_MAX */
+    return v <= 65535 ? v : 0;
 }
 
 static inline int parse_port(const char *s)
 {
-    long v = port_value(s);
-    if (v == 0)
+    if (port_value(s) == 0)
         usage_error("bad port '%s': must be a number from 1 to 65535", s);
-    return (int)v;
+    return (int)port_value(s);
 }
 
 /* A whole number from min to max, in decimal digits only. */
 static inline int parse_count(const char *s, const char *what, int min, int max)
 {
-    long v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > max)
-            usage_error("bad %s '%s': must be a number from %d to %d", what, s, min, max);
-    }
-    if (*s == '\0' || v < min)
+    long long v = all_digits(s) ? strtoll(s, NULL, 10) : -1; /* too many digits: LLONG_MAX */
+    if (v < min || v > max)
         usage_error("bad %s '%s': must be a number from %d to %d", what, s, min, max);
     return (int)v;
 }
 
-/* Seconds ("2", "0.5") as milliseconds, above 0 and at most a day. */
+/* Seconds ("2", "0.5", "007", "1.") as milliseconds, above 0 and at most
+ * a day: digits, at most one '.', digits (past the third, not counted). */
 static inline long parse_seconds(const char *s)
 {
-    long ms = 0, scale = 1000;
-    int digits = 0, dot = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p == '.' && !dot) {
-            dot = 1;
-        } else if (*p >= '0' && *p <= '9') {
-            digits++;
-            if (!dot)
-                ms = ms * 10 + (*p - '0') * 1000L;
-            else if ((scale /= 10) > 0)
-                ms += (*p - '0') * scale;
-            if (ms > 86400L * 1000)
-                break;
-        } else {
-            digits = 0;
-            break;
-        }
+    const char *n = s + strspn(s, "0"), *digits = "0123456789";
+    size_t whole = strspn(n, digits), dot = n[whole] == '.';
+    size_t frac = dot ? strspn(n + whole + 1, digits) : 0;
+    char milli[4] = "000";
+    long ms = 0;
+    if (n[whole + dot + frac] == '\0' && whole <= 5 && (n > s || whole + frac > 0)) {
+        memcpy(milli, n + whole + dot, frac < 3 ? frac : 3);
+        ms = strtol(n, NULL, 10) * 1000 + strtol(milli, NULL, 10);
     }
-    if (digits == 0 || ms <= 0 || ms > 86400L * 1000)
+    if (ms <= 0 || ms > 86400L * 1000)
         usage_error("bad timeout '%s': must be a number of seconds above 0 (at most 86400)", s);
     return ms;
 }
 
-/* The text of -a ADDRESS (or -b's ADDRESS) is a host, never an option
- * ("-a --x", "-a -r": a usage error, the same in every program). */
+/* The text of -a ADDRESS (or -b's ADDRESS) is a host: never an option
+ * ("-a --x", "-a -r"), never a number alone ("-a 12333": the resolver, as
+ * inet_aton(), reads it as one 32-bit IPv4 address, 0.0.48.45). A usage
+ * error each, the same in every program, before any socket exists. */
 static inline void check_host_word(const char *host)
 {
     if (host != NULL && host[0] == '-')
         usage_error("bad address '%s': an address or host name, not an option", host);
+    if (host != NULL && all_digits(host))
+        usage_error("bad address '%s': a number alone is not an address (it would be read as "
+                    "one 32-bit IPv4 address): a name or a dotted address, e.g. 127.0.0.1%s",
+                    host, lab.kind == LAB_SERVER ? fmt("; the port is -p %s", host) : "");
 }
 
-/* HOST's IPv4 address (a name through the resolver: /etc/hosts or DNS).
- * Exit 1 when it has none. */
+/* An IPv4 server's -a HOST: its IPv4 address (a name through the
+ * resolver: /etc/hosts or DNS); exit 1 if none. IPv6 addresses only (::1,
+ * or such a name): a usage error, found by asking again for IPv6, not from
+ * the error, whose words and code differ between C libraries. */
 static inline struct in_addr resolve_ipv4(const char *host)
 {
-    struct addrinfo hints, *res;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
     check_host_word(host);
     int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "%s: cannot resolve '%s': %s\n", lab.prog, host, gai_strerror(rc));
-        exit(1);
+        hints.ai_family = AF_INET6;
+        if (getaddrinfo(host, NULL, &hints, &res) == 0)
+            usage_error("bad address '%s': IPv6 only, and %s is IPv4 only (AF_INET): give an "
+                        "IPv4 address, e.g. 127.0.0.1%s", host, lab.prog,
+                        strncmp(lab.prog, "udp", 3) != 0 ? "; tcpserver2 serves IPv6" : "");
+        fail_resolve(host, rc);
     }
     struct in_addr a = ((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
     return a;
 }
 
-/* A client's HOST [PORT] in the wrong shape: the port first ("12333
- * localhost"), or both in one word ("localhost:12333", "[::1]:12333"; a
- * bare IPv6 address such as ::1 has two colons or more and is a host).
- * A usage error each. */
+/* A client's HOST [PORT] in the wrong shape, a usage error each: the port
+ * first ("12333 localhost"), a number alone (check_host_word() says why),
+ * or both in one word ("localhost:12333", "[::1]:12333"; a bare IPv6
+ * address such as ::1 has two colons or more and is a host). */
 static inline void check_host_port(const char *host, const char *port)
 {
     if (all_digits(host) && !all_digits(port))
         usage_error("'%s' is not a port: the host comes first: %s %s %s", port, lab.prog, port,
                     host);
+    if (all_digits(host))
+        usage_error("'%s' is not a host (a number alone would be read as one 32-bit IPv4 "
+                    "address): the host comes first: %s localhost %s", host, lab.prog, host);
     const char *colon = strrchr(host, ':');
     if (colon == NULL || !all_digits(colon + 1))
         return;
@@ -540,16 +520,13 @@ static inline int split_bind_spec(const char *spec, const char **host, const cha
     static char copy[300];
     snprintf(copy, sizeof copy, "%s", spec);
     char *colon = strrchr(copy, ':');
-    *host = NULL;
-    *port = copy;
-    if (colon != NULL) {
+    *host = colon != NULL ? copy : NULL;
+    *port = colon != NULL ? colon + 1 : copy;
+    if (colon != NULL)
         *colon = '\0';
-        *port = colon + 1;
-        *host = copy;
-        if (copy[0] == '[' && colon > copy + 1 && colon[-1] == ']') {
-            colon[-1] = '\0';
-            *host = copy + 1;
-        }
+    if (colon != NULL && copy[0] == '[' && colon > copy + 1 && colon[-1] == ']') {
+        colon[-1] = '\0';
+        *host = copy + 1;
     }
     check_host_word(*host);
     return parse_port(*port);
@@ -569,10 +546,8 @@ static inline long now_ms(void)
  * limit (timeout_ms < 0), 0 once it has run out. */
 static inline long ms_left(long start, long timeout_ms)
 {
-    if (timeout_ms < 0)
-        return -1;
     long left = timeout_ms - (now_ms() - start);
-    return left < 0 ? 0 : left;
+    return timeout_ms < 0 ? -1 : left < 0 ? 0 : left;
 }
 
 /* poll() until fd is ready for events (POLLIN: something to read; POLLOUT:
@@ -584,10 +559,8 @@ static inline int wait_for(int fd, short events, long timeout_ms)
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
         int r = poll(&p, 1, (int)ms_left(start, timeout_ms));
-        if (r > 0)
-            return 1;
-        if (r == 0)
-            return 0;
+        if (r >= 0)
+            return r > 0;
         if (errno != EINTR)
             fail("poll");
     }
@@ -632,10 +605,8 @@ static inline void input_fill(size_t max)
     do
         r = read(STDIN_FILENO, lab_in.buf + lab_in.len, lab_in.cap - lab_in.len);
     while (r < 0 && errno == EINTR);
-    if (r <= 0)
-        lab_in.eof = 1;
-    else
-        lab_in.len += (size_t)r;
+    lab_in.eof = r <= 0; /* called only before the end: 0 until now */
+    lab_in.len += r > 0 ? (size_t)r : 0;
 }
 
 /* The next line (with its '\n' if it has one) in *line, valid until the
@@ -646,10 +617,8 @@ static inline long next_line(char **line, size_t max)
         input_fill(max);
     char *nl = lab_in.len > 0 ? memchr(lab_in.buf, '\n', lab_in.len) : NULL;
     lab_in.used = nl != NULL ? (size_t)(nl - lab_in.buf) + 1 : lab_in.len;
-    if (lab_in.used == 0)
-        return -1;
     *line = lab_in.buf;
-    return (long)lab_in.used;
+    return lab_in.used > 0 ? (long)lab_in.used : -1;
 }
 
 /* Step mode's pause: 1 after Enter, 0 at the end of standard input. */
@@ -667,11 +636,10 @@ static inline char *keep(const char *p, size_t n, int newline)
     static char *buf;
     static size_t cap;
     if (buf == NULL || n + 1 > cap) {
-        char *bigger = realloc(buf, n + 1);
+        char *bigger = realloc(buf, cap = n + 1);
         if (bigger == NULL)
             fail("realloc");
         buf = bigger;
-        cap = n + 1;
     }
     memcpy(buf, p, n);
     if (newline)
@@ -687,95 +655,46 @@ static inline long prompt_line(const char *prompt, char **line, size_t max)
     if (isatty(STDIN_FILENO)) {
         errno = 0;
         printf("%s: %s: ", lab.prog, prompt);
-        if (fflush(stdout) == EOF || ferror(stdout)) {
-            fprintf(stderr, "%s: stdout: %s: cannot show the output\n", lab.prog,
-                    err_text(errno != 0 ? errno : EIO));
-            exit(1);
-        }
+        check_stdout();
     }
     return next_line(line, max);
 }
 
 /* ---- 8. "Address already in use" ---- */
 
-/* Does a TCP server listen on SA's port? connect() to it (to the loopback
- * address for "any address"), non-blocking, 500 ms at most: a listener
- * completes the handshake, or leaves us waiting when its queue is full; a
- * port without one answers RST (refused), even while old connections
- * linger on it. 1: a listener, 0: none, -1: cannot tell. */
-static inline int port_listens(const struct sockaddr *sa)
-{
-    struct sockaddr_storage to;
-    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
-    memset(&to, 0, sizeof to);
-    memcpy(&to, sa, len); /* no more than SA's family has (gcc -Warray-bounds) */
-    if (to.ss_family == AF_INET) {
-        struct sockaddr_in *s = (struct sockaddr_in *)(void *)&to;
-        if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-            s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else if (to.ss_family == AF_INET6) {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)(void *)&to;
-        if (memcmp(&s->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0)
-            s->sin6_addr = in6addr_loopback;
-    } else {
-        return -1;
-    }
-    int e = errno, answer = -1;
-    int s = socket(to.ss_family, SOCK_STREAM, 0);
-    if (s < 0)
-        return -1;
-    if (fcntl(s, F_SETFL, O_NONBLOCK) == 0) {
-        if (connect(s, (struct sockaddr *)&to, len) == 0)
-            answer = 1;
-        else if (errno == ECONNREFUSED)
-            answer = 0;
-        else if (errno == EINPROGRESS) {
-            struct pollfd p = {.fd = s, .events = POLLOUT};
-            int r = poll(&p, 1, 500), soerr = 0;
-            socklen_t elen = sizeof soerr;
-            if (r == 0)
-                answer = 1; /* still connecting: a listener with a full queue */
-            else if (r > 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &elen) == 0)
-                answer = soerr == 0 ? 1 : soerr == ECONNREFUSED ? 0 : -1;
-        }
-    }
-    close(s);
-    errno = e;
-    return answer;
-}
-
 /* The likely cause of a TCP server's failed bind() (errno e, address sa),
  * as " (...)" after the error, or "" when there is nothing to add.
- * EADDRINUSE has two causes, told apart by asking the port itself. */
+ * EADDRINUSE has two causes: a server listens on the port, or connections
+ * of an earlier server remain (TIME_WAIT, FIN_WAIT_2). Only the other
+ * server could tell them apart (a connect() would be a client in its log),
+ * so one silent probe instead, no packet: a throwaway socket of the same
+ * family with SO_REUSEADDR, what -r sets, bound to the same address. The
+ * kernel refuses it while a socket listens there (and on Linux while the
+ * connections left come from a server that ran without -r). */
 static inline const char *bind_advice(int e, const struct sockaddr *sa)
 {
-    static char why[320];
-    uint16_t nport; /* copied, as in addr_text() */
-    memcpy(&nport, (const char *)sa + (sa->sa_family == AF_INET6 ? offsetof(struct sockaddr_in6,
-           sin6_port) : offsetof(struct sockaddr_in, sin_port)), sizeof nport);
-    unsigned port = ntohs(nport);
-    int listens = e == EADDRINUSE ? port_listens(sa) : -1;
-    why[0] = '\0';
-    if (e == EADDRINUSE && listens == 1)
-        snprintf(why, sizeof why,
-                 " (a server is listening on port %u now: lsof -n -P -i TCP:%u -s TCP:LISTEN "
-                 "shows which)", port, port);
-    else if (e == EADDRINUSE && listens == 0)
-        snprintf(why, sizeof why,
-                 " (no server listens on port %u, but connections of an earlier server linger, "
-                 "e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server "
-                 "used -r too; else wait. ss -tan 'sport = :%u' shows them)", port, port);
-    else if (e == EADDRINUSE)
-        snprintf(why, sizeof why,
-                 " (a server listens on port %u, or connections of an earlier one linger: "
-                 "ss -tan 'sport = :%u' shows which)", port, port);
-    else if (e == EADDRNOTAVAIL)
-        snprintf(why, sizeof why, " (that address is not one of this machine's)");
-    else if (e == EACCES)
-        snprintf(why, sizeof why, " (ports below 1024 need root)");
+    if (e != EADDRINUSE)
+        return e == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
+               : e == EACCES      ? " (ports below 1024 need root)"
+                                  : "";
+    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    char port[16] = "?"; /* NI_NUMERICSERV: the number, never a service name */
+    getnameinfo(sa, len, NULL, 0, port, sizeof port, NI_NUMERICSERV);
+    int one = 1, probe = socket(sa->sa_family, SOCK_STREAM, 0);
+    int free_now = probe >= 0 && setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0
+                   && bind(probe, sa, len) == 0;
+    struct utsname os; /* the command that shows the port's sockets: Linux's, or macOS's */
+    int mac = uname(&os) == 0 && strcmp(os.sysname, "Darwin") == 0;
+    if (probe >= 0)
+        close(probe); /* never listened, never connected: it leaves nothing behind */
     errno = e;
-    return why;
+    if (free_now)
+        return " (only connections of an earlier server remain: -r starts now)";
+    return fmt(" (a server listens on port %s, or connections of an earlier server that ran "
+               "without -r remain: %s tells them apart)", port,
+               mac ? fmt("netstat -an -p tcp | grep '\\.%s '", port)
+                   : fmt("ss -tan 'sport = :%s'", port));
 }
 
 #endif /* LAB_H */

@@ -461,15 +461,15 @@ static void before_bind(int fd, const struct addrinfo *me)
              "'sock ... protocol: TCP'", fd, here));
 }
 
-/* For fail(): the call in full, and the likely cause. */
+/* For fail(): the call in full, and the likely cause (lab.h's bind_advice()
+ * for the rest: EADDRNOTAVAIL, and EACCES below port 1024). */
 static void bind_failed(int fd, const struct addrinfo *me)
 {
     char here[ADDR_TEXT_SIZE];
     explain(fmt("bind(fd %d, %s)", fd, addr_text(me->ai_addr, here, sizeof here)), "%s",
             errno == EADDRINUSE ? " (an earlier connection from this port may still be in "
                                   "TIME_WAIT: see ss -tan)"
-            : errno == EADDRNOTAVAIL ? " (that address is not one of this machine's)"
-                                     : "");
+                                : bind_advice(errno, me->ai_addr));
 }
 
 static void after_bind(int fd, const struct addrinfo *me)

@@ -253,7 +253,7 @@ static void before_bind(int lfd, const struct sockaddr_in *me)
 }
 
 /* The line fail() prints names the call in full and the likely cause:
- * EADDRINUSE has two, told apart by asking the port itself (lab.h). */
+ * EADDRINUSE has two, and lab.h's bind_advice() probes without a packet. */
 static void bind_failed(int lfd, const struct sockaddr_in *me)
 {
     int e = errno;

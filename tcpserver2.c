@@ -360,26 +360,14 @@ static void before_bind(int s, const struct addrinfo *ai)
 }
 
 /* bind() failed: the log says why; main() tries the next candidate, and
- * candidates_failed() repeats the likely cause if none is left. A dual-stack
- * socket on [::] also clashes with IPv4 sockets on its port: when 127.0.0.1
- * has a listener, that is the one to name. */
+ * candidates_failed() repeats the likely cause if none is left. (A
+ * dual-stack socket on [::] also clashes with IPv4 sockets on its port:
+ * bind_advice()'s probe socket, of the same family, clashes the same way.) */
 static void bind_failed(int s, const struct addrinfo *ai)
 {
     int e = errno;
-    const struct sockaddr_in6 *a6 = (const void *)ai->ai_addr;
-    const struct sockaddr *asked = ai->ai_addr;
-    struct sockaddr_storage any4; /* IPv4 "any", same port: port_listens() asks 127.0.0.1 */
-    struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&any4;
     char here[ADDR_TEXT_SIZE];
-    memset(&any4, 0, sizeof any4);
-    if (e == EADDRINUSE && ai->ai_family == AF_INET6 && opt.family != AF_INET6 &&
-        IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr)) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = a6->sin6_port;
-        if (port_listens((const struct sockaddr *)&any4) == 1)
-            asked = (const struct sockaddr *)&any4;
-    }
-    snprintf(bind_why, sizeof bind_why, "%s", bind_advice(e, asked));
+    snprintf(bind_why, sizeof bind_why, "%s", bind_advice(e, ai->ai_addr));
     say("bind(fd %d, %s): %s%s", s, addr_text(ai->ai_addr, here, sizeof here), err_text(e),
         bind_why);
     v6_bind_failed |= ai->ai_family == AF_INET6;

@@ -440,8 +440,8 @@ static void before_bind(int lfd, const struct sockaddr_in *me)
          fmt("fd %d owns %s but is not LISTEN yet", lfd, here));
 }
 
-/* bind() failed: the call as fail() names it, and for EADDRINUSE which of
- * the two causes it is (lab.h's bind_advice() asks the port). */
+/* bind() failed: the call as fail() names it, and for EADDRINUSE its two
+ * causes (lab.h's bind_advice() probes the port without a packet). */
 static void bind_failed(int lfd, const struct sockaddr_in *me)
 {
     int e = errno;

@@ -179,8 +179,8 @@ static void before_bind(int fd, const struct sockaddr_in *me)
 }
 
 /* UDP leaves nothing behind (no TIME_WAIT) and has no listener to ask:
- * a port in use is a socket that has it now. (lab.h's bind_advice() tells
- * a TCP server's two causes apart; its other advice is UDP's too.) */
+ * a port in use is a socket that has it now. (lab.h's bind_advice() probes
+ * with a TCP socket, for a TCP server's two causes; its other advice is UDP's too.) */
 static void bind_failed(int fd, const struct sockaddr_in *me)
 {
     int e = errno;

@@ -145,6 +145,50 @@ help_ok() {
 	for p in $CLIENTS; do expect 1 "cannot resolve 'nosuch\.invalid'" "$p" -b nosuch.invalid:22222 -t 1; done
 }
 
+# no_socket PROG ARGS...: PROG makes no socket at all (strace, where there
+# is one), so nothing can leave the machine for ARGS.
+no_socket() {
+	command -v strace >/dev/null || return 0
+	strace -f -qq -e trace=socket -o "$BATS_TEST_TMPDIR/strace" "$BIN/$1" "${@:2}" >/dev/null 2>&1 || true
+	if grep -q 'socket(' "$BATS_TEST_TMPDIR/strace"; then
+		echo "$*: made a socket: $(cat "$BATS_TEST_TMPDIR/strace")" >&2
+		return 1
+	fi
+}
+
+@test "every program: a number alone as the host, -a ADDRESS or -b's ADDRESS is a usage error that says what was meant, before any socket" {
+	port=$(free_port)
+	expect 2 "'12333' is not a host \(a number alone would be read as one 32-bit IPv4 address\): the host comes first: tcpclient localhost 12333 \(try 'tcpclient -h'\)$" tcpclient -t 1 -m x 12333
+	no_socket tcpclient -t 1 -m x 12333
+	expect 2 "'12122' is not a host \(.*\): the host comes first: udpclient localhost 12122 \(try 'udpclient -h'\)$" udpclient -t 1 -m x 12122
+	no_socket udpclient -t 1 -m x 12122
+	for p in $SERVERS; do
+		expect 2 "bad address '12333': a number alone is not an address \(it would be read as one 32-bit IPv4 address\): a name or a dotted address, e\.g\. 127\.0\.0\.1; the port is -p 12333 \(try '$p -h'\)$" "$p" -a 12333 -p "$port"
+		no_socket "$p" -a 12333 -p "$port"
+	done
+	for p in $CLIENTS; do
+		expect 2 "bad address '12333': a number alone is not an address \(.*\): a name or a dotted address, e\.g\. 127\.0\.0\.1 \(try '$p -h'\)$" "$p" -b 12333:"$port" -t 1 -m x
+		no_socket "$p" -b 12333:"$port" -t 1 -m x
+	done
+}
+
+@test "IPv4-only servers: an IPv6 address (or a name with IPv6 addresses only) is a usage error: this server is IPv4 only, tcpserver2 serves IPv6" {
+	port=$(free_port)
+	for p in tcpserver1 tcpserver3 multi; do
+		expect 2 "bad address '::1': IPv6 only, and $p is IPv4 only \(AF_INET\): give an IPv4 address, e\.g\. 127\.0\.0\.1; tcpserver2 serves IPv6 \(try '$p -h'\)$" "$p" -a ::1 -p "$port"
+		no_socket "$p" -a ::1 -p "$port"
+	done
+	expect 2 "bad address '::1': IPv6 only, and udpserver is IPv4 only \(AF_INET\): give an IPv4 address, e\.g\. 127\.0\.0\.1 \(try 'udpserver -h'\)$" udpserver -a ::1 -p "$port"
+	# a name of /etc/hosts with IPv6 addresses only, where there is one
+	name=$(awk '$1 == "::1" { print $2; exit }' /etc/hosts)
+	if [ -n "$name" ] && ! getent ahostsv4 "$name" >/dev/null; then
+		expect 2 "bad address '$name': IPv6 only, and tcpserver1 is IPv4 only" tcpserver1 -a "$name" -p "$port"
+	fi
+	# and tcpserver2 does serve ::1
+	start_server tcpserver2 "$port" -a ::1
+	wait_until 5 tcp_listening "$port"
+}
+
 @test "servers: an address that is not this machine's is EADDRNOTAVAIL, exit 1, nothing bound" {
 	port=$(free_port)
 	for p in $SERVERS; do

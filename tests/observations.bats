@@ -318,7 +318,7 @@ isolated() { can_netns; }
 @test "N4: return codes: each error of the walkthrough's calls, with its errno name and exit status 1" {
 	observe N4
 	has '^tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: Connection refused \(ECONNREFUSED\)$'
-	has "^tcpserver1: bind\\(fd 3, \\*:[0-9]+\\): $E_ADDRINUSE \\(a server is listening"
+	has "^tcpserver1: bind\\(fd 3, \\*:[0-9]+\\): $E_ADDRINUSE \\(a server listens on port [0-9]+, or connections of an earlier server that ran without -r remain"
 	has "^tcpserver1: bind\\(fd 3, 192\\.0\\.2\\.77:[0-9]+\\): $E_ADDRNOTAVAIL"
 	has '^tcpserver1: bind\(fd 3, \*:80\): .* \(EACCES\) \(ports below 1024 need root\)$'
 	has '^tcpclient: cannot connect to 127\.0\.0\.1 port [0-9]+: no SYN-ACK in time \(ETIMEDOUT, see above\)$'

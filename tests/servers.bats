@@ -11,6 +11,12 @@ setup() {
 	port=$(free_port)
 }
 
+# The EADDRINUSE advice of a server that cannot have port PORT (lab.h's
+# bind_advice()).
+in_use() {
+	echo "a server listens on port $1, or connections of an earlier server that ran without -r remain: ss -tan 'sport = :$1' tells them apart"
+}
+
 # exchange HOST [PORT]: one message with tcpclient; sets status/output.
 exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$port}"; }
 
@@ -144,19 +150,19 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	[ "$(grep -c '^tcpserver2: ' "$out")" -eq 2 ] # head's line, and that one
 }
 
-@test "tcpserver2: port in use: 'a server is listening' (also an IPv4 one, for the dual-stack socket)" {
-	start_server tcpserver1 "$port" # 0.0.0.0 only: it is ::1's probe that is refused
+@test "tcpserver2: port in use: a server listens, or connections remain (also an IPv4 server, for the dual-stack socket)" {
+	start_server tcpserver1 "$port" # 0.0.0.0 only: the dual-stack [::] probe clashes with it too
 	run --separate-stderr prog tcpserver2 -p "$port"
 	[ "$status" -eq 1 ]
-	why="\(a server is listening on port $port now: lsof -n -P -i TCP:$port -s TCP:LISTEN shows which\)"
+	why="\($(in_use "$port")\)"
 	# the dual-stack [::] candidate first, then 0.0.0.0 (*)
 	[ "$(grep -cE "^tcpserver2: bind\(fd 3, (\[::\]|\*):$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
 	one_stderr_line "^tcpserver2: no candidate address could be used: $E_ADDRINUSE $why$"
 	alive "$SERVER_PID"
 }
 
-@test "tcpserver2: port held by a killed server's connection: 'no server listens', connections linger" {
-	start_server tcpserver2 "$port"
+@test "tcpserver2: port held by a killed -r server's connection: only connections remain, -r starts now" {
+	start_server tcpserver2 "$port" -r
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
 	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
 	kill -9 "$SERVER_PID"
@@ -164,7 +170,7 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	run --separate-stderr prog tcpserver2 -p "$port"
 	exec 6>&-
 	[ "$status" -eq 1 ]
-	why="\(no server listens on port $port, but connections of an earlier server linger, e\.g\. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server used -r too; else wait\. ss -tan 'sport = :$port' shows them\)"
+	why="\(only connections of an earlier server remain: -r starts now\)"
 	# the dual-stack [::] candidate first, then 0.0.0.0 (*)
 	[ "$(grep -cE "^tcpserver2: bind\(fd 3, (\[::\]|\*):$port\): $E_ADDRINUSE $why$" <<<"$output")" -eq 2 ]
 	one_stderr_line "^tcpserver2: no candidate address could be used: $E_ADDRINUSE $why$"
@@ -363,23 +369,21 @@ in_use_message() {
 		return 1
 	fi
 }
-LISTENING='a server is listening on port PORT now: lsof -n -P -i TCP:PORT -s TCP:LISTEN shows which'
-LINGER="no server listens on port PORT, but connections of an earlier server linger, e.g. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server used -r too; else wait. ss -tan 'sport = :PORT' shows them"
 
-@test "tcpserver3 and multi: EADDRINUSE from a live listener says a server is listening, also when its queue is full" {
+@test "tcpserver3 and multi: EADDRINUSE from a live listener: a server listens or connections remain, also when its queue is full" {
 	start_server tcpserver1 "$port" -l 0
-	for p in tcpserver3 multi; do in_use_message "$p" "$port" "${LISTENING//PORT/$port}"; done
+	for p in tcpserver3 multi; do in_use_message "$p" "$port" "$(in_use "$port")"; done
 	# tcpserver1 serves one client, one more fills its queue (listen(0)):
-	# the probe's SYN is dropped, the connect() still pending after 500 ms
+	# the probe sends nothing, so a full queue changes nothing
 	exec 5<>"/dev/tcp/127.0.0.1/$port"
 	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
-	for p in tcpserver3 multi; do in_use_message "$p" "$port" "${LISTENING//PORT/$port}"; done
+	for p in tcpserver3 multi; do in_use_message "$p" "$port" "$(in_use "$port")"; done
 	exec 5>&- 6>&-
 }
 
-@test "tcpserver3 and multi: EADDRINUSE from a killed server's connection says connections linger" {
-	start_server tcpserver3 "$port"
+@test "tcpserver3 and multi: EADDRINUSE from a killed -r server's connection: only connections remain, -r starts now" {
+	start_server tcpserver3 "$port" -r
 	first=$SERVER_PID
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
 	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
@@ -388,7 +392,7 @@ LINGER="no server listens on port PORT, but connections of an earlier server lin
 	# our end of the connection is still there (FIN-WAIT-2), no listener
 	wait_until 5 tcp_state FIN-WAIT-2 "( sport = :$port )"
 	not tcp_listening "$port"
-	for p in tcpserver3 multi; do in_use_message "$p" "$port" "${LINGER//PORT/$port}"; done
+	for p in tcpserver3 multi; do in_use_message "$p" "$port" "only connections of an earlier server remain: -r starts now"; done
 	exec 6>&-
 }
 

@@ -416,15 +416,53 @@ while True:
 	[ "$(grep -c '^tcpserver1: ' "$out")" -eq 2 ] # head's line, and that one
 }
 
-@test "tcpserver1: port in use by a live server: 'a server is listening', and how to see which" {
+@test "tcpclient -b below 1024 without root: EACCES says why" {
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || skip "needs setpriv to drop root"
+		as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	else
+		as=()
+	fi
+	[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)" -gt 22 ] ||
+		skip "ports below 1024 are open to everyone here (ip_unprivileged_port_start)"
+	"${as[@]}" test -x "$BIN/tcpclient" || skip "the binary is not reachable as nobody"
+	run --separate-stderr "${as[@]}" "$BIN/tcpclient" -b 22 -t 1 -m hi 127.0.0.1 "$port"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^tcpclient: bind\(fd [0-9]+, \*:22\): .* \(EACCES\) \(ports below 1024 need root\)$"
+}
+
+# The EADDRINUSE advice of a server that cannot have the port (lab.h's
+# bind_advice()), on port PORT.
+in_use() {
+	echo "a server listens on port $1, or connections of an earlier server that ran without -r remain: ss -tan 'sport = :$1' tells them apart"
+}
+
+@test "tcpserver1: port in use by a live server: a silent probe (no client in the first one's log, no TIME_WAIT), then how to tell the two causes apart" {
 	start_server tcpserver1 "$port"
+	wait_until 5 file_has "$SERVER_OUT" 'waiting in accept'
+	before=$(cat "$SERVER_OUT")
 	run --separate-stderr prog tcpserver1 -p "$port"
 	[ "$status" -eq 1 ]
-	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \(a server is listening on port $port now: lsof -n -P -i TCP:$port -s TCP:LISTEN shows which\)$"
+	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \($(in_use "$port")\)$"
+	sleep 0.3 # a connect() probe's client would be in the log by now
+	[ "$(cat "$SERVER_OUT")" = "$before" ]
+	not tcp_state TIME-WAIT "( sport = :$port or dport = :$port )"
 	alive "$SERVER_PID"
 }
 
-@test "tcpserver1: port held by a killed server's connection: 'no server listens', connections linger" {
+@test "tcpserver1: port in use, on macOS (uname says Darwin): the command that tells the causes apart is netstat's" {
+	# a stand-in uname() that says Darwin, preloaded (glibc builds only)
+	printf '%s\n' '#include <string.h>' '#include <sys/utsname.h>' \
+		'int uname(struct utsname *u) { memset(u, 0, sizeof *u); strcpy(u->sysname, "Darwin"); return 0; }' >"$BATS_TEST_TMPDIR/darwin.c"
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/darwin.so" "$BATS_TEST_TMPDIR/darwin.c" || skip "needs cc -shared for a stand-in uname()"
+	LD_PRELOAD=$BATS_TEST_TMPDIR/darwin.so "$BIN/tcpserver1" -h >/dev/null 2>&1 || skip "cannot preload into $BIN/tcpserver1"
+	start_server tcpserver1 "$port"
+	run --separate-stderr env LD_PRELOAD="$BATS_TEST_TMPDIR/darwin.so" "$BIN/tcpserver1" -p "$port" 3>&- 4>&-
+	[ "$status" -eq 1 ]
+	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \(a server listens on port $port, or connections of an earlier server that ran without -r remain: netstat -an -p tcp \| grep '\\\\\.$port ' tells them apart\)$"
+}
+
+@test "tcpserver1: port held by a killed server's connection (no -r): a server listens, or connections remain" {
 	start_server tcpserver1 "$port"
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
 	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
@@ -433,7 +471,22 @@ while True:
 	run --separate-stderr prog tcpserver1 -p "$port"
 	exec 6>&-
 	[ "$status" -eq 1 ]
-	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \(no server listens on port $port, but connections of an earlier server linger, e\.g\. in TIME_WAIT for 60 s: -r restarts at once only if the earlier server used -r too; else wait\. ss -tan 'sport = :$port' shows them\)$"
+	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \($(in_use "$port")\)$"
+}
+
+@test "tcpserver1: port held by a killed -r server's connection: only connections remain, and -r does start now" {
+	start_server tcpserver1 "$port" -r
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
+	kill -9 "$SERVER_PID"
+	wait_until 5 gone "$SERVER_PID"
+	wait_until 5 tcp_state FIN-WAIT-2 "( sport = :$port )"
+	run --separate-stderr prog tcpserver1 -p "$port"
+	[ "$status" -eq 1 ]
+	one_stderr_line "^tcpserver1: bind\(fd 3, \*:$port\): $E_ADDRINUSE \(only connections of an earlier server remain: -r starts now\)$"
+	start_server tcpserver1 "$port" -r
+	wait_until 5 tcp_listening "$port"
+	exec 6>&-
 }
 
 @test "tcpserver1: at close() our end is FIN_WAIT_1 until the client's kernel ACKs our FIN; the log says so" {
