@@ -180,7 +180,7 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	exchange 127.0.0.1
 	[ "$status" -eq 0 ]
 	wait_until 5 file_has "$out" "step: next: close\(fd 4\)"
-	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT$"
+	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT; bytes still arriving from it will be answered with RST$"
 	not grep -q 'goes to FIN_WAIT_2' "$out"
 }
 
