@@ -1402,9 +1402,10 @@ exp_N9() {
 	before=$(counter TcpExtTCPAbortOnClose)
 	say "tcpserver1 in step mode stops before recv(); the client sends 100001 bytes meanwhile"
 	port_arg tcpserver1 "$TP"
-	start_stepping server tcpserver1 "${PA[@]}"
+	start_stepping server tcpserver1 "${PA[@]}" -r
 	SERVER_OUT="$KIT_WORK/server.out"
 	press 5 socket
+	press 5 setsockopt
 	press 5 bind
 	press 5 listen
 	press 5 accept
@@ -1419,7 +1420,7 @@ exp_N9() {
 	out_lines server 'accept\(fd 3\) ='
 	press 5 recv
 	press 5 send
-	at_pause server 7 || { give_up "tcpserver1 -S to pause before close()"; return; }
+	at_pause server 8 || { give_up "tcpserver1 -S to pause before close()"; return; }
 	out_lines server 'recv\(fd 4\) =|send\(fd 4\) =|never read|RST goes out'
 	rq=$(n9_recvq)
 	say "paused before close(): the server's Recv-Q still holds $rq bytes"
