@@ -21,7 +21,7 @@
  *   5. Options and numbers: next_option(), all_digits(), port_value(),
  *      parse_port(), parse_count(), parse_seconds(), resolve_ipv4(),
  *      check_host_port(), split_bind_spec()
- *   6. Time and waiting: ms_left(), wait_for()
+ *   6. Time and waiting: ms_left(), wait_for(), unread_bytes()
  *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep(),
  *      prompt_line()
  *   8. "Address already in use": bind_advice()
@@ -564,6 +564,16 @@ static inline int wait_for(int fd, short events, long timeout_ms)
         if (errno != EINTR)
             fail("poll");
     }
+}
+
+/* N9: bytes that arrived on fd and were never read: 0 if none (or only the
+ * peer's FIN), -1 on an error; a lower bound (64 KiB looked at). poll()
+ * without waiting, then a peek: the bytes stay, so close() still finds them. */
+static inline long unread_bytes(int fd)
+{
+    static char peek[65536];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1 ? (long)recv(fd, peek, sizeof peek, MSG_PEEK) : 0;
 }
 
 /* ---- 7. Standard input, a line at a time ---- */

@@ -27,7 +27,9 @@
  * ESTABLISHED; after our close(): our end FIN_WAIT_1, then FIN_WAIT_2 (no
  * process owns it: lsof no longer shows it), the client's CLOSE_WAIT; once
  * the client closes too, our end TIME_WAIT for 60 s (it holds the port: a
- * restart without -r gets "Address already in use").
+ * restart without -r gets "Address already in use"). But a close() with
+ * bytes still unread (a message longer than our buffer) sends RST, not
+ * FIN: no FIN_WAIT, no TIME_WAIT, and the client gets ECONNRESET (N9).
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -188,6 +190,10 @@ int main(int argc, char **argv)
          * FIN_WAIT_2 once the client's kernel ACKs it, then TIME_WAIT (owned by
          * no process, T6) after the client's FIN. A client that closed first gets
          * our FIN in answer: our end LAST_ACK. After a reset only the fd is freed.
+         * N9: if bytes we never read wait in the socket (a message longer than
+         * buf), RST goes out instead of FIN (RFC 1122 4.2.2.13: data was lost),
+         * and the client's next recv() or send() fails with ECONNRESET; bytes
+         * that arrive after our FIN are answered with RST too.
          * Its result is not checked: the fd is gone even when it reports an
          * error (EINTR, EIO): there is nothing to retry or undo. */
         before_close(cfd, &peer, client);
@@ -366,19 +372,31 @@ static void after_send(int cfd, enum client_state client, ssize_t n)
         say("send(fd %d) = %ld bytes: echoed", cfd, (long)n);
 }
 
+/* N9: the bytes before_close() found unread (lab.h's unread_bytes(), a peek:
+ * close() still finds them), for after_close(); -1: not looked (-q). */
+static long unread = -1;
+
 /* What close() finds and does depends on how the exchange ended. After our
  * close() the kernel sends our FIN; our end is FIN_WAIT_1 until the
  * client's kernel ACKs it (Linux delays that ACK, up to ~40 ms), only then
  * FIN_WAIT_2. A client that closed first gets our FIN in answer to its own:
- * then our end is LAST_ACK, and the TIME_WAIT is the client's. */
+ * then our end is LAST_ACK, and the TIME_WAIT is the client's. But with
+ * bytes unread, close() sends RST (N9): looked for first, unless -q. */
 static void before_close(int cfd, const struct sockaddr_storage *peer, enum client_state client)
 {
     char them[ADDR_TEXT_SIZE];
+    unread = lab.quiet || client != CONNECTED ? -1 : unread_bytes(cfd);
     if (!lab.step)
-        return; /* nothing to say without -S: no text made for every client */
+        return; /* nothing more without -S: no text made for every client */
     const char *call = fmt("close(fd %d)", cfd);
     addr_text(peer, them, sizeof them);
-    if (client == CLIENT_CLOSED)
+    if (client == CONNECTED && unread > 0)
+        step(call,
+             fmt("fd %d ESTABLISHED with %s; at least %ld bytes arrived that we never read "
+                 "(ss Recv-Q)", cfd, them, unread),
+             "RST goes out, not FIN (Linux and macOS): the connection is gone at once, no "
+             "FIN_WAIT, no TIME_WAIT; the client's next recv() or send() fails with ECONNRESET");
+    else if (client == CLIENT_CLOSED)
         step(call, fmt("fd %d CLOSE_WAIT: %s has closed its end (its FIN arrived)", cfd, them),
              "our FIN goes out: our end (no fd any more) is LAST_ACK until the client's "
              "kernel ACKs it, then gone; the client's end waits in TIME_WAIT");
@@ -392,7 +410,10 @@ static void before_close(int cfd, const struct sockaddr_storage *peer, enum clie
              fmt("fd %d ESTABLISHED with %s (CLOSE_WAIT once the client has closed)", cfd, them),
              "our FIN goes out: if the client is still there, our end (no fd any more) is "
              "FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN (delayed ACK, "
-             "up to ~40 ms), and the client's end is CLOSE_WAIT");
+             "up to ~40 ms), and the client's end is CLOSE_WAIT; bytes still arriving from "
+             "it will be answered with RST");
+    if (client == CONNECTED && !lab.quiet)
+        unread = unread_bytes(cfd); /* again: bytes may have come during the pause */
 }
 
 static void after_close(int cfd, const struct sockaddr_storage *peer, enum client_state client)
@@ -407,10 +428,14 @@ static void after_close(int cfd, const struct sockaddr_storage *peer, enum clien
     else if (client == CLIENT_RESET)
         say("close(fd %d): done with %s (the connection was reset: only the fd was left to "
             "close)", cfd, them);
+    else if (unread > 0)
+        say("close(fd %d): done with %s: at least %ld bytes unread: close() sends RST, not FIN "
+            "(Linux and macOS); the client's next recv() or send() fails with ECONNRESET", cfd,
+            them, unread);
     else
         say("close(fd %d): done with %s (if it is still connected: our end FIN_WAIT_1, then "
             "FIN_WAIT_2 once the client's kernel ACKs our FIN; its end CLOSE_WAIT until it "
-            "closes too)", cfd, them);
+            "closes too; bytes still arriving from it will be answered with RST)", cfd, them);
 }
 
 /* ==== Options and usage ==== */

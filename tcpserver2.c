@@ -235,7 +235,8 @@ _Noreturn static void serve_clients(int lfd)
 
         /* T5, T6: close(): our FIN goes out. Closing first, our end is FIN_WAIT_1,
          * FIN_WAIT_2 once the client's kernel ACKs it, then TIME_WAIT (owned by
-         * no process) after its FIN. */
+         * no process) after its FIN. N9: with bytes unread (a message longer than
+         * buf), RST instead: the client's next recv() or send() gets ECONNRESET. */
         before_close(cfd, &peer, client);
         close(cfd);
         after_close(cfd, &peer);
@@ -497,19 +498,31 @@ static void after_send(int cfd, ssize_t n, enum client_state client)
         say("send(fd %d) = %ld bytes: echoed", cfd, (long)n);
 }
 
+/* N9: the bytes before_close() found unread (lab.h's unread_bytes(), a peek:
+ * close() still finds them), for after_close(); -1: not looked (-q). */
+static long unread = -1;
+
 /* What close() finds and does depends on how the exchange ended. After our
  * close() the kernel sends our FIN; our end is FIN_WAIT_1 until the
  * client's kernel ACKs it (Linux delays that ACK, up to ~40 ms), only then
  * FIN_WAIT_2. A client that closed first gets our FIN in answer to its own:
- * then our end is LAST_ACK, and the TIME_WAIT is the client's. */
+ * then our end is LAST_ACK, and the TIME_WAIT is the client's. But with
+ * bytes unread, close() sends RST (N9): looked for first, unless -q. */
 static void before_close(int cfd, const struct sockaddr_storage *peer, enum client_state client)
 {
     char them[ADDR_TEXT_SIZE];
+    unread = lab.quiet || client != CONNECTED ? -1 : unread_bytes(cfd);
     if (!lab.step)
-        return; /* nothing to say without -S: no text made for every client */
+        return; /* nothing more without -S: no text made for every client */
     const char *call = fmt("close(fd %d)", cfd);
     addr_text(peer, them, sizeof them);
-    if (client == CLIENT_CLOSED)
+    if (client == CONNECTED && unread > 0)
+        step(call,
+             fmt("fd %d ESTABLISHED with %s; at least %ld bytes arrived that we never read "
+                 "(ss Recv-Q)", cfd, them, unread),
+             "RST goes out, not FIN (Linux and macOS): the connection is gone at once, no "
+             "FIN_WAIT, no TIME_WAIT; the client's next recv() or send() fails with ECONNRESET");
+    else if (client == CLIENT_CLOSED)
         step(call, fmt("fd %d CLOSE_WAIT: %s has closed its end (its FIN arrived)", cfd, them),
              "our FIN goes out: our end (no fd any more) is LAST_ACK until the client's "
              "kernel ACKs it, then gone; the client's end waits in TIME_WAIT");
@@ -524,14 +537,24 @@ static void before_close(int cfd, const struct sockaddr_storage *peer, enum clie
                  them),
              "our FIN goes out: if the client is still there, our end (no fd any more) is "
              "FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN (delayed ACK, "
-             "up to ~40 ms), and the client's end is CLOSE_WAIT");
+             "up to ~40 ms), and the client's end is CLOSE_WAIT; bytes still arriving from "
+             "it will be answered with RST");
+    if (client == CONNECTED && !lab.quiet)
+        unread = unread_bytes(cfd); /* again: bytes may have come during the pause */
 }
 
 static void after_close(int cfd, const struct sockaddr_storage *peer)
 {
     char them[ADDR_TEXT_SIZE];
-    if (!lab.quiet)
-        say("close(fd %d): done with %s", cfd, addr_text(peer, them, sizeof them));
+    if (lab.quiet)
+        return;
+    addr_text(peer, them, sizeof them);
+    if (unread > 0)
+        say("close(fd %d): done with %s: at least %ld bytes unread: close() sends RST, not FIN "
+            "(Linux and macOS); the client's next recv() or send() fails with ECONNRESET", cfd,
+            them, unread);
+    else
+        say("close(fd %d): done with %s", cfd, them);
 }
 
 /* ==== Options and usage ==== */

@@ -26,9 +26,8 @@
  * reads must not make send() block the whole server (its unsent bytes wait
  * in a small buffer, and we stop reading from it until they are gone).
  *
- * The file: the lesson (main() and its loop's phases); what step mode and
- * the log say at each call (before_*, after_*, *_failed: make bare removes
- * them); the options. The shared plumbing is lab.h's: the instrument.
+ * The file: the lesson (main(), its loop's phases); what step mode and the
+ * log say (before_*, after_*, *_failed: make bare removes them); options.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -94,6 +93,8 @@ static void after_listen(int lfd, const struct sockaddr_in *me);
 static void before_select(int lfd, int maxfd);
 static void before_accept(int lfd);
 static void after_accept(int lfd, int fd, const struct sockaddr_storage *peer);
+static void before_turn_away(int fd);
+static void after_turn_away(int fd, const struct sockaddr_storage *peer);
 static void before_recv(int fd);
 static void recv_failed(void);
 static void after_recv(int fd, const unsigned char *buf, ssize_t n);
@@ -257,7 +258,11 @@ static void accept_clients(int lfd)
             else
                 fprintf(stderr, "%s: accept(fd %d) = fd %d from %s: already %d clients (-m): "
                         "closing this connection\n", lab.prog, lfd, fd, them, nactive);
+            /* N9: our FIN; but RST if the client has sent already (its bytes
+             * wait unread): its next recv() or send() fails with ECONNRESET. */
+            before_turn_away(fd);
             close(fd);
+            after_turn_away(fd, &peer);
             continue;
         }
         /* O_NONBLOCK: Linux does not pass it on from the listener; BSD does. */
@@ -501,6 +506,31 @@ static void after_accept(int lfd, int fd, const struct sockaddr_storage *peer)
     if (!lab.quiet)
         say("accept(fd %d) = fd %d: client %s connected (%d client%s now)", lfd, fd,
             peer_text[fd], nactive, nactive == 1 ? "" : "s");
+}
+
+/* N9: a client turned away may have sent already: then its bytes wait
+ * unread, and close() sends RST, not FIN. Looked for first (lab.h's
+ * unread_bytes(), a peek: close() still finds them), unless -q. */
+static long turned_unread = -1;
+
+static void before_turn_away(int fd)
+{
+    turned_unread = lab.quiet ? -1 : unread_bytes(fd);
+}
+
+static void after_turn_away(int fd, const struct sockaddr_storage *peer)
+{
+    char them[ADDR_TEXT_SIZE];
+    if (lab.quiet)
+        return;
+    addr_text(peer, them, sizeof them);
+    if (turned_unread > 0)
+        say("close(fd %d): turned %s away: at least %ld bytes unread: close() sends RST, not FIN "
+            "(Linux and macOS); the client's next recv() or send() fails with ECONNRESET", fd,
+            them, turned_unread);
+    else
+        say("close(fd %d): turned %s away: our FIN goes out (its end CLOSE_WAIT); bytes still "
+            "arriving from it will be answered with RST", fd, them);
 }
 
 static void before_recv(int fd)

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The framework of the walkthrough's experiments (scripts/experiments.sh
-# defines the 33 steps with it): where an experiment runs, how it shows
+# defines the 34 steps with it): where an experiment runs, how it shows
 # what it does, how it waits for the kernel and checks what it sees, the
 # programs, step mode, packet captures. Not a script of its own: sourced by
 # scripts/experiments.sh, which scripts/tour and tests/observations.bats

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The walkthrough's 33 observations as code (U1-U11, T1-T14, then N1-N8:
+# The walkthrough's 34 observations as code (U1-U11, T1-T14, then N1-N9:
 # the notes at its end), shared by scripts/tour (which narrates them) and
 # tests/observations.bats (which proves them). Not a script of its own:
 # `source scripts/experiments.sh`, then `exp_run U1`.
@@ -1381,4 +1381,72 @@ exp_N8() {
 	say "exit status $FG_RC; $(grep -c 'reply: .*the same as we sent' "$KIT_WORK/tcp.out") replies the same as sent"
 	expect "TCP: 20 replies of 20 (exit $FG_RC)" test "$FG_RC" = 0 -a "$(grep -c 'reply: .*the same as we sent' "$KIT_WORK/tcp.out")" = 20
 	verdict "$seen; tcpclient got all 20 replies from tcpserver3"
+}
+
+# === N9: close() with bytes unread sends RST, not FIN; the client gets ECONNRESET
+exp_def N9 "close() with bytes unread sends RST, not FIN: the client's recv() fails with 'Connection reset by peer'" \
+"close() does not always send FIN. tcpserver1 reads one buffer, 65536
+bytes, echoes them and closes. If the client sent more, those bytes are
+still unread at close(), and the kernel answers with RST instead of FIN:
+data was lost, and the client's next recv() fails with ECONNRESET,
+'Connection reset by peer'. A proxy that closes before reading the whole
+request does exactly this."
+
+# n9_recvq: the server's Recv-Q on its connection (bytes it has not read)
+n9_recvq() { in_ns ss -Htan "( sport = :$TP )" | awk '$1 == "ESTAB" { print $2; exit }'; }
+# n9_waiting N: more than N bytes wait unread in the server's Recv-Q
+n9_waiting() { [ "$(n9_recvq)" -gt "$1" ] 2>/dev/null; }
+
+exp_N9() {
+	local before after rq cport seen
+	before=$(counter TcpExtTCPAbortOnClose)
+	say "tcpserver1 in step mode stops before recv(); the client sends 100001 bytes meanwhile"
+	port_arg tcpserver1 "$TP"
+	start_stepping server tcpserver1 "${PA[@]}" -r
+	SERVER_OUT="$KIT_WORK/server.out"
+	press 5 socket
+	press 5 setsockopt
+	press 5 bind
+	press 5 listen
+	press 5 accept
+	cap_start n9 tcp "$TP"
+	printf '$ %s%s\n' "$EXP_SHOW" "python3 -c 'print(\"x\"*100000)' | ./tcpclient -t 10 127.0.0.1 $TP"
+	# shellcheck disable=SC2016 # for the inner bash
+	start_bg client bash -c 'python3 -c "print(\"x\" * 100000)" | "$0" -t 10 127.0.0.1 "$1"' "$BIN/tcpclient" "$TP"
+	# Certain, not timed: recv() runs only once more than its 65536 bytes wait.
+	wait_every 20 "$EXP_WAIT" n9_waiting 65536 ||
+		EXP_MISSED+=("more than 65536 bytes in the server's Recv-Q before its recv() (got $(n9_recvq))")
+	ev ss -tan "( sport = :$TP or dport = :$TP )"
+	out_lines server 'accept\(fd 3\) ='
+	press 5 recv
+	press 5 send
+	at_pause server 8 || { give_up "tcpserver1 -S to pause before close()"; return; }
+	out_lines server 'recv\(fd 4\) =|send\(fd 4\) =|never read|RST goes out'
+	rq=$(n9_recvq)
+	say "paused before close(): the server's Recv-Q still holds $rq bytes"
+	want "the rest unread in the server's Recv-Q" "^ESTAB +[1-9][0-9]* +0 +[0-9.]+:$TP "
+	ev_soon ss -tan "( sport = :$TP or dport = :$TP )"
+	expect "step mode to say RST, not FIN" file_has "$SERVER_OUT" 'step:   after: RST goes out, not FIN'
+	press 5 close
+	expect_soon "the server to say its close() sends RST" 5 file_has "$SERVER_OUT" \
+		"close\\(fd 4\\): done with [0-9.:]+: at least $rq bytes unread: close\\(\\) sends RST, not FIN"
+	out_lines server 'close\(fd 4\)'
+	expect_soon "the client's recv() to fail with ECONNRESET" 5 file_has "$KIT_WORK/client.out" \
+		'recv\(fd 3\): .*\(ECONNRESET\)'
+	out_lines client 'recv\(fd 3\)'
+	want_no "no FIN-WAIT or TIME-WAIT: the server's end is gone at once" "^(FIN-WAIT|TIME-WAIT)"
+	ev_soon ss -tan "( sport = :$TP or dport = :$TP )"
+	wait_until "$EXP_WAIT" counter_above TcpExtTCPAbortOnClose "$before" 2>/dev/null
+	after=$(counter TcpExtTCPAbortOnClose)
+	ev nstat -saz TcpExtTCPAbortOnClose
+	expect "TcpExtTCPAbortOnClose to go up (from $before to $after)" test "${after:-0}" -gt "${before:-0}"
+	seen="tcpserver1 read 65536 of the 100001 bytes and closed with $rq unread: the log said RST, not FIN; the client's recv() failed with 'Connection reset by peer' (ECONNRESET); the server's end left no FIN-WAIT or TIME-WAIT; TCPAbortOnClose $before -> $after"
+	if cap_end; then
+		cport=$(sed -nE 's/^[0-9.]+\.([0-9]+) > .*Flags \[S\].*/\1/p' <<<"$CAP" | head -1)
+		expect "a RST from port $TP to the client (port $cport)" \
+			grep -qE "^[0-9.]+\\.$TP > [0-9.]+\\.$cport: Flags \\[R\\.\\]" <<<"$CAP"
+		expect "no FIN from port $TP" not grep -qE "^[0-9.]+\\.$TP > .*Flags \\[F" <<<"$CAP"
+		seen+="; the capture shows [R.] from port $TP, and no FIN"
+	fi
+	verdict "$seen"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2154 # $output is set by observe
-# The walkthrough's 33 observations (N1-N8: its closing notes), one test
+# The walkthrough's 34 observations (N1-N9: its closing notes), one test
 # each, named by its id. Each runs the very experiment scripts/tour narrates (scripts/experiments.sh:
 # one definition of each), which checks the observation itself (states in
 # ss, fds in lsof, packets in a capture, timings) and ends SEEN or NOT SEEN;
@@ -282,7 +282,7 @@ isolated() { can_netns; }
 	has 'AF_INET6 client \[::1\]:[0-9]+$'
 }
 
-# --- the walkthrough's notes (N1-N8) -------------------------------------------
+# --- the walkthrough's notes (N1-N9) -------------------------------------------
 
 @test "N1: '' means every address, now and later: a server on * answers on an address added after it started; one on 127.0.0.1 does not" {
 	observe N1
@@ -368,15 +368,30 @@ isolated() { can_netns; }
 	if captured; then has '^# captured: 20 datagrams to port 12122, 15 from it$'; fi
 }
 
+@test "N9: close() with bytes unread sends RST, not FIN: the client's recv() fails with 'Connection reset by peer'" {
+	observe N9
+	# the experiment let recv() run only once more than its 65536 bytes waited
+	has '^ESTAB +([7-9][0-9]{4}|6[6-9][0-9]{3}|65[6-9][0-9]{2}|655[4-9][0-9]|6553[7-9]|[1-9][0-9]{5,}) +0 +[0-9.]+:[0-9]+ '
+	has '^tcpserver1: recv\(fd 4\) = 65536 bytes from '
+	has '^tcpserver1: step:   after: RST goes out, not FIN \(Linux and macOS\)'
+	has '^tcpserver1: close\(fd 4\): done with [0-9.]+:[0-9]+: at least [1-9][0-9]* bytes unread: close\(\) sends RST, not FIN \(Linux and macOS\); the client.s next recv\(\) or send\(\) fails with ECONNRESET$'
+	has '^tcpclient: recv\(fd 3\): .* \(ECONNRESET\): the server reset the connection$'
+	has '^TcpExtTCPAbortOnClose +[1-9]'
+	if captured; then
+		has '^ +[0-9.]+ +\|<-+ RST-ACK -+\|$'
+		has '^SEEN: .*the capture shows \[R\.\] from port [0-9]+, and no FIN$'
+	fi
+}
+
 # --- scripts/tour, which runs the same experiments --------------------------
 
 TOUR="$KIT_ROOT/scripts/tour"
 
-@test "tour -h lists the 33 steps; a bad option or step is a usage error (exit 2)" {
+@test "tour -h lists the 34 steps; a bad option or step is a usage error (exit 2)" {
 	run --separate-stderr "$TOUR" -h
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: tour [-h] [-l] [-o DIR] [ID...]" ]]
-	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[A-Za-z'"'"']' <<<"$output")" -eq 33 ]
+	[ "$(grep -cE '^  (U[0-9]+|T[0-9]+|N[0-9]) +[A-Za-z'"'"']' <<<"$output")" -eq 34 ]
 	run --separate-stderr "$TOUR" -x
 	[ "$status" -eq 2 ]
 	one_stderr_line '^tour: unknown option -x'
@@ -412,15 +427,15 @@ TOUR="$KIT_ROOT/scripts/tour"
 	[ -z "$(ls -A "$tmp")" ]
 }
 
-@test "tour -l N: the notes N1-N8 after one another, in lecture mode, all seen" {
+@test "tour -l N: the notes N1-N9 after one another, in lecture mode, all seen" {
 	run --separate-stderr "$TOUR" -l N </dev/null
 	toured
-	[ "${lines[0]%%;*}" = "tour: 8 steps" ]
-	[ "$(grep -oE '^== N[0-9]+' <<<"$output" | tr '\n' ' ')" = "== N1 == N2 == N3 == N4 == N5 == N6 == N7 == N8 " ]
+	[ "${lines[0]%%;*}" = "tour: 9 steps" ]
+	[ "$(grep -oE '^== N[0-9]+' <<<"$output" | tr '\n' ' ')" = "== N1 == N2 == N3 == N4 == N5 == N6 == N7 == N8 == N9 " ]
 	[[ "$output" == *"   UDP promises nothing"* ]]
-	local counts="8 seen, 0 not seen, 0 skipped"
-	isolated || counts="7 seen, 0 not seen, 1 skipped" # N1 needs an en0
-	[ "${lines[${#lines[@]} - 1]}" = "tour: 8 steps: $counts (${output##*skipped (}" ]
+	local counts="9 seen, 0 not seen, 0 skipped"
+	isolated || counts="8 seen, 0 not seen, 1 skipped" # N1 needs an en0
+	[ "${lines[${#lines[@]} - 1]}" = "tour: 9 steps: $counts (${output##*skipped (}" ]
 }
 
 @test "tour stopped in the middle of a step (TERM) stops its programs and removes its namespace and files" {

@@ -186,8 +186,27 @@ exchange() { run --separate-stderr prog tcpclient -t 3 -m "hi $1" "$1" "${2:-$po
 	exchange 127.0.0.1
 	[ "$status" -eq 0 ]
 	wait_until 5 file_has "$out" "step: next: close\(fd 4\)"
-	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT$"
+	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT; bytes still arriving from it will be answered with RST$"
 	not grep -q 'goes to FIN_WAIT_2' "$out"
+}
+
+# waiting_unread N: a connection on $port, not read yet, holds N bytes or
+# more in the server's Recv-Q (ss)
+waiting_unread() { kss -Htan "( sport = :$port )" | awk -v n="$1" '$1 == "ESTAB" && $2 >= n { f = 1 } END { exit !f }'; }
+
+@test "tcpserver2: close() with bytes unread (a message over 64 KiB) sends RST, and the log says so (N9)" {
+	start_server tcpserver2 "$port"
+	# Stopped in accept(): the client's 100001 bytes all arrive before the
+	# server's one recv() of 65536, so some are unread at close(), for certain.
+	kill -STOP "$SERVER_PID"
+	# shellcheck disable=SC2016 # for the inner bash
+	start_bg client bash -c 'python3 -c "print(\"x\" * 100000)" | "$0" -t 5 127.0.0.1 "$1"' "$BIN/tcpclient" "$port"
+	wait_until 5 waiting_unread 65537
+	kill -CONT "$SERVER_PID"
+	wait_until 5 file_has "$SERVER_OUT" 'close\(fd 4\)'
+	file_has "$SERVER_OUT" '^tcpserver2: recv\(fd 4\) = 65536 bytes '
+	file_has "$SERVER_OUT" "^tcpserver2: close\(fd 4\): done with \[::ffff:127\.0\.0\.1\]:[0-9]+: at least [1-9][0-9]* bytes unread: close\(\) sends RST, not FIN \(Linux and macOS\); the client's next recv\(\) or send\(\) fails with ECONNRESET$"
+	wait_until 5 file_has "$BATS_TEST_TMPDIR/client.out" 'recv\(fd 3\): .*\(ECONNRESET\)'
 }
 
 @test "tcpserver2: port taken by an IPv6-only server: IPv4 only, and it does not claim 'no IPv6 here'" {
@@ -368,6 +387,25 @@ in_use_message() {
 		echo "$1 -p $2: exit $rc, stderr: $err" >&2
 		return 1
 	fi
+}
+
+@test "tcpserver3 -m 1: a client turned away with its bytes unread gets RST, and the log says so (N9)" {
+	start_server tcpserver3 "$port" -m 1
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" "\(1 client now\)"
+	# Stopped before the second accept(): its 6 bytes arrive first, for certain.
+	kill -STOP "$SERVER_PID"
+	start_bg client "$BIN/tcpclient" -t 5 -m hello 127.0.0.1 "$port"
+	wait_until 5 waiting_unread 6
+	kill -CONT "$SERVER_PID"
+	wait_until 5 file_has "$SERVER_OUT" 'close\(fd 5\): turned'
+	file_has "$SERVER_OUT" 'already 1 clients \(-m\): closing this connection'
+	file_has "$SERVER_OUT" "^tcpserver3: close\(fd 5\): turned 127\.0\.0\.1:[0-9]+ away: at least 6 bytes unread: close\(\) sends RST, not FIN \(Linux and macOS\); the client's next recv\(\) or send\(\) fails with ECONNRESET$"
+	wait_until 5 file_has "$BATS_TEST_TMPDIR/client.out" 'recv\(fd 3\): .*\(ECONNRESET\)'
+	# one that sent nothing yet: FIN, and the log says what its bytes will get
+	exec 6<>"/dev/tcp/127.0.0.1/$port"
+	wait_until 5 file_has "$SERVER_OUT" 'turned 127\.0\.0\.1:[0-9]+ away: our FIN goes out \(its end CLOSE_WAIT\); bytes still arriving from it will be answered with RST$'
+	exec 5>&- 6>&-
 }
 
 @test "tcpserver3 and multi: EADDRINUSE from a live listener: a server listens or connections remain, also when its queue is full" {

@@ -494,7 +494,7 @@ in_use() {
 	run prog tcpclient -t 5 -m hi 127.0.0.1 "$port"
 	[ "$status" -eq 0 ]
 	wait_until 5 file_has "$SERVER_OUT" "close\(fd 4\)"
-	file_has "$SERVER_OUT" "^tcpserver1: close\(fd 4\): done with 127\.0\.0\.1:[0-9]+ \(if it is still connected: our end FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN; its end CLOSE_WAIT until it closes too\)$"
+	file_has "$SERVER_OUT" "^tcpserver1: close\(fd 4\): done with 127\.0\.0\.1:[0-9]+ \(if it is still connected: our end FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN; its end CLOSE_WAIT until it closes too; bytes still arriving from it will be answered with RST\)$"
 	not grep -q 'our end FIN_WAIT_2' "$SERVER_OUT"
 }
 
@@ -508,7 +508,7 @@ in_use() {
 	run prog tcpclient -t 5 -m hi 127.0.0.1 "$port" # recv, send: Enter each
 	printf '\n\n' >&7
 	wait_until 5 file_has "$out" "step: next: close\(fd 4\)"
-	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT$"
+	file_has "$out" "step:   after: our FIN goes out: if the client is still there, our end \(no fd any more\) is FIN_WAIT_1, then FIN_WAIT_2 once the client's kernel ACKs our FIN \(delayed ACK, up to ~40 ms\), and the client's end is CLOSE_WAIT; bytes still arriving from it will be answered with RST$"
 	printf '\n\n' >&7 # close, accept
 	# a client that closes without sending: recv() = 0, then we close from CLOSE_WAIT
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
