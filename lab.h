@@ -1,16 +1,9 @@
 /*
- * lab.h - the instrument, not the lesson.
- *
- * The seven programs of the sockets lab kit (udpclient.c, udpserver.c,
- * tcpclient.c, tcpserver1.c, tcpserver2.c, tcpserver3.c, multi.c) keep
- * their lesson in their own file: main(), its phase handlers, every socket
- * call. This header holds what they share and what is not the lesson: the
- * error messages, the log and step mode, address and payload text, option
- * and number parsing, a few time and poll helpers, and the line reader for
- * standard input. Header-only (static inline functions, its state in one
- * struct, `lab`), so each program still builds alone, next to this file:
- *
- *   cc -o tcpserver1 tcpserver1.c
+ * lab.h - the instrument, not the lesson. The kit's seven programs keep
+ * their lesson in their own file (main(), its phase handlers, every socket
+ * call); this header holds what they share that is not the lesson. It is
+ * header-only (static inline functions, its state in one struct, `lab`), so
+ * each program builds alone next to it: cc -o tcpserver1 tcpserver1.c
  *
  * Contents
  *   1. State: struct lab, lab_start()
@@ -53,8 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Address text ("*:12333", "127.0.0.1:43706", "[::1]:12333") lives in the
- * caller's buffer of this size. */
+/* The size of a caller's buffer for addr_text(): "[::1]:12333" and the like. */
 #define ADDR_TEXT_SIZE (INET6_ADDRSTRLEN + 16)
 
 /* ---- 1. State ---- */
@@ -72,10 +64,8 @@ static struct lab {
     char advice[512];          /* explain(): the likely cause, after the error */
 } lab;
 
-/* Before anything else in main(): the name for messages, the usage text,
- * and whether it is a server or a client. The log is line buffered, and a
- * peer that goes away while we send gives an error (EPIPE), not SIGPIPE's
- * death. */
+/* First in main(): the name, the usage, server or client. The log is line
+ * buffered; a peer gone while we send is an error (EPIPE), not SIGPIPE. */
 static inline void lab_start(const char *prog, enum lab_kind kind, void (*usage)(FILE *))
 {
     lab.prog = prog;
@@ -103,13 +93,13 @@ static inline const char *fmt(const char *f, ...)
     return b;
 }
 
-/* An error's meaning and its errno name: "Connection refused
- * (ECONNREFUSED)". The name is what the man pages list, the same on every
- * system; the words differ between C libraries. The names: every errno in
- * the ERRORS sections of the calls the programs make (socket, bind, listen,
- * accept, connect, send, recv, sendto, recvfrom, close, shutdown, select,
- * poll, fork, waitpid, setsockopt, getsockopt, getsockname, getpeername,
- * fcntl, read, write, clock_gettime). In a buffer of fmt(). */
+/* N4: an error's meaning and its errno name, "Connection refused
+ * (ECONNREFUSED)": the name the man pages list, the same everywhere (the
+ * words differ between C libraries). Every errno in the ERRORS sections of
+ * the calls the programs make (socket, bind, listen, accept, connect, send,
+ * recv, sendto, recvfrom, close, shutdown, select, poll, fork, waitpid,
+ * setsockopt, getsockopt, getsockname, getpeername, fcntl, read, write,
+ * clock_gettime). In a buffer of fmt(). */
 static inline const char *err_text(int e)
 {
     static const struct { int e; const char *name; } names[] = {
