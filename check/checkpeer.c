@@ -1032,6 +1032,8 @@ static void hx_run(struct hx *hs, int n, long wait_ms)
                         h->done = 1;
                 } else if (g == 0) {
                     h->eof = h->done = 1;
+                    close(h->fd); /* the response is all here: we are done too */
+                    h->fd = -1;
                 } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                     h->err = errno;
                     h->done = 1;
@@ -1123,7 +1125,7 @@ static int hdr_value(const struct hres *r, const char *name, char *buf, size_t l
 /* how(h): how an exchange ended, for the evidence. */
 static const char *how(const struct hx *h, char *buf, size_t len)
 {
-    if (h->fd < 0 && h->got == 0 && h->sent == 0)
+    if (h->fd < 0 && h->sent == 0 && h->err && !h->eof)
         snprintf(buf, len, "connect to the proxy: %s", strerror(h->err));
     else if (h->err == ETIMEDOUT)
         snprintf(buf, len, "%zu B came back, then nothing for %ld ms (no reply, and the proxy did "

@@ -532,7 +532,7 @@ event_loop() {
 # model: MODEL, from the server's threads, children and event loop with 1
 # and with 10 clients connected and idle (check/checkpeer holdn N).
 model() {
-	local n th ch z ev wch="" th1 ch1 th10 ch10 ev10
+	local n i th ch z ev wch="" th1=0 ch1=0 th10 ch10 ev10
 	if [ "$connect" = 1 ]; then
 		MODEL="unknown with -c (it needs the server's process)"
 		return
@@ -550,9 +550,14 @@ model() {
 		"$peer" ${oport:+-o "$oport"} -t 5000 "$host" "$port" holdn "$n" >"$WORK/model.out" 2>&1 3>&- 4>&- 7>&- &
 		hold_pid=$!
 		wait_until 3 file_has "$WORK/model.out" . 2>/dev/null
-		sleep 0.3
-		th=$(count_threads "$spid") ev=$(event_loop "$spid")
-		read -r ch z <<<"$(children_of "$spid")"
+		# 10 clients: until a child or a thread each shows up, 1.5 s at most
+		for ((i = 0; i < (n == 1 ? 1 : 5); i++)); do
+			sleep 0.3
+			th=$(count_threads "$spid")
+			read -r ch z <<<"$(children_of "$spid")"
+			[ $n = 1 ] || [ "$ch" -ge $((ch1 + 9)) ] || [ "$th" -ge $((th1 + 9)) ] && break
+		done
+		ev=$(event_loop "$spid")
 		[ $n = 1 ] || wch=$(tr -cd '[:alnum:]_.' <"/proc/$spid/wchan" 2>/dev/null)
 		kill -KILL "$hold_pid" 2>/dev/null
 		wait "$hold_pid" 2>/dev/null

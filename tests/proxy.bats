@@ -152,6 +152,33 @@ injector() {
 	verdict request pass
 }
 
+# The whole table, every injector: tinyproxy's verdicts but its own check
+# (about 90 s: not in make test; KIT_PROXY_FULL=1 runs it).
+@test "every injector, every check: tinyproxy's verdicts, but its own check fails (KIT_PROXY_FULL=1)" {
+	need_tinyproxy
+	[ -n "${KIT_PROXY_FULL:-}" ] ||
+		skip_needs "KIT_PROXY_FULL=1 (about 90 s)" "KIT_PROXY_FULL=1 make test TESTS=$(test_file)"
+	local flaw own failed
+	for flaw in iterative:concurrent nulcut:fetch firstrecv:split-request sigpipe:reset fdleak:fds nohost:request; do
+		own=${flaw#*:} flaw=${flaw%:*}
+		if [ "$flaw" = nohost ]; then
+			KIT_CHECK_ORIGIN_VIA="$PROXY/relay -f nohost {port} 127.0.0.1 {origin}" \
+				run --separate-stderr check -P -f tap "$TP" '{port}'
+		else
+			run --separate-stderr check -P -f tap "$TP" -f "$flaw" '{port}'
+		fi
+		show
+		[ "$status" -eq 1 ]
+		[ "$(grep -c '^ok [0-9]* - ' <<<"$output")" -eq 10 ]
+		failed=$(sed -nE 's/^not ok [0-9]+ - ([a-z-]+) .*/\1/p' <<<"$output" | sort | paste -sd, -)
+		[ "$failed" = "$(printf '%s\n' errors "$own" | sort | paste -sd, -)" ] || {
+			echo "$flaw: failed '$failed', expected errors and $own" >&2
+			return 1
+		}
+	done
+	no_leftovers
+}
+
 @test "check -P -c: a proxy running already: the checks that need no process; cache (no cache in tinyproxy) fails" {
 	need_tinyproxy
 	port=$(free_port)
