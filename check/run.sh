@@ -288,6 +288,13 @@ last_log() {
 	l=$(grep -v -e '^$' -e '^--- started: ' "$log" 2>/dev/null | tail -1 | tr -cd '[:print:]' | cut -c1-160)
 	[ -z "$l" ] || echo "; its last line: \"$l\""
 }
+# python_error OFFSET: the last Python exception line ("ConnectionResetError:
+# [Errno 104] ...") the server's log got after byte OFFSET, if any.
+python_error() {
+	tail -c +"$(($1 + 1))" "$log" 2>/dev/null |
+		grep -aE '^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Exit|Interrupt)(: |$)' |
+		tail -1 | tr -cd '[:print:]' | cut -c1-160
+}
 died_how() { # died_how STATUS
 	if [ "$1" -gt 128 ]; then
 		echo "killed by signal $(($1 - 128)) (SIG$(kill -l $(($1 - 128)) 2>/dev/null))"
@@ -303,6 +310,9 @@ server_gone() {
 	local st=0
 	{ wait "$spid"; } 2>/dev/null || st=$?
 	DIED="the server died: $(died_how "$st")$(last_log)"
+	# what died, in the student's language: a Python exception, or how
+	DIED_SHORT=$(python_error "${log_at:-0}" | cut -d: -f1)
+	[ -n "$DIED_SHORT" ] || DIED_SHORT=$(died_how "$st")
 	kill -KILL -- "-$spid" 2>/dev/null # what it started, in its process group
 	spid=""
 	return 0
@@ -419,7 +429,10 @@ count_threads() { # count_threads PID: the threads of it and its descendants
 # than REF_CH and REF_TH (what the traffic function saw after its first
 # burst: a pool is fine), no new zombies, within 5 s.
 fds_children() {
-	[ -z "${FC_DONE:-}" ] || return 0
+	if [ -n "${FC_DONE:-}" ]; then
+		[ -z "$FC_DIED" ] || DIED=$FC_DIED DIED_SHORT=$FC_DIED_SHORT
+		return 0
+	fi
 	FC_DONE=1
 	local f0 s0 ch0 z0 th0 f1 s1 ch1 z1 th1 mch mth
 	f0=$(count_fds "$spid") s0=$(count_sockets "$spid") th0=$(count_threads "$spid")
@@ -439,6 +452,9 @@ fds_children() {
 		[ "$(now_ms)" -lt "$end" ] || break
 		sleep 0.05
 	done
+	# a server that crashes takes a moment to be gone
+	[ "$FC_RC" = 0 ] || wait_until 1 server_gone 2>/dev/null
+	FC_DIED=$DIED FC_DIED_SHORT=${DIED_SHORT:-} # one death, three verdicts
 	FC_FDS="open fds: $f0 before ($(sockets "$s0")), ${f1:-?} after ($(sockets "${s1:-?}"))"
 	FC_CH="children: $ch0 before ($z0 zombies)${REF_CH_AT:+, $REF_CH $REF_CH_AT}, ${ch1:-?} after (${z1:-?} zombies)"
 	FC_TH="threads: $th0 before${REF_TH_AT:+, $REF_TH $REF_TH_AT}, ${th1:-?} after"
@@ -606,7 +622,7 @@ else
 	fi
 fi
 
-names=() verdicts=() evidence=()
+names=() verdicts=() evidence=() first_death=""
 for c in "${checks[@]}"; do
 	V="" E="" DIED=""
 	if [ -n "${FATAL:-}" ]; then
@@ -628,7 +644,7 @@ for c in "${checks[@]}"; do
 				evidence[last]=$(tr -cd '[:print:]' <<<"${evidence[$last]}; then $DIED")
 			}
 		fi
-		DIED=""
+		DIED="" log_at=$(wc -c <"$log" 2>/dev/null || echo 0)
 		if [ -z "$spid" ] && [ "$connect" = 0 ]; then
 			start_server_proc || {
 				FATAL="could not start the server again: $START_ERR"
@@ -651,6 +667,15 @@ for c in "${checks[@]}"; do
 			fi
 		fi
 		if [ "$c" != restart ] && [ -n "$DIED" ] && [[ $E != *"$DIED"* ]]; then V=fail E="$E; then $DIED"; fi
+		# died: said first (and which check killed it first); a server that
+		# lives on with a new traceback in its log (a thread that died): quoted
+		if [ "$c" != restart ] && [ -n "$DIED" ]; then
+			E="died: $DIED_SHORT${first_death:+, see $first_death}; $E"
+			first_death=${first_death:-$c}
+		elif [ -n "$spid" ] && tail -c +"$((log_at + 1))" "$log" 2>/dev/null | grep -q '^Traceback ' &&
+			tb=$(python_error "$log_at") && [ -n "$tb" ]; then
+			E="$E; its log shows a new Python traceback (a thread that served a client died?): \"$tb\""
+		fi
 		[ -z "$spid" ] || [ "$c" != restart ] || stop_server
 	fi
 	[ "$c" = concurrent ] && [ "$V" = fail ] && concurrent_failed=1
@@ -664,6 +689,17 @@ stop_server
 
 # ---- the report ----
 
+# What to do when a check fails because something died, in the language
+# of what died: a Python exception, or a C signal.
+advice_for() { # advice_for EVIDENCE
+	case $1 in
+	"died: "*Error* | "died: "*Exception* | *"Python traceback"*)
+		echo "a Python exception ended the server (or the thread serving a client): catch it per client (try/except around the code that serves one client: ConnectionResetError, BrokenPipeError, ...), close that client's socket and go on with the others"
+		;;
+	"died: "*SIGPIPE*) echo "C: signal(SIGPIPE, SIG_IGN) once in main(); then send() to a client that is gone fails with EPIPE instead of killing the server: close that client" ;;
+	"died: "*SIGSEGV* | "died: "*SIGABRT* | "died: "*SIGBUS*) echo "a crash: run the server under valgrind, or build it with -fsanitize=address,undefined, and do what this check did" ;;
+	esac
+}
 # What to read in the README when a check fails.
 readme_for() { # readme_for CHECK EVIDENCE
 	case $2 in "the server exited at once"* | "the server did not answer"* | "could not start"*)
@@ -693,6 +729,8 @@ table)
 		[ "$v" = fail ] && v=FAIL
 		printf '%-*s %-5s %s\n' "$w" "${names[$i]}" "$v" "${evidence[$i]}"
 		[ "$v" != FAIL ] || [[ ${evidence[$i]} == "not run:"* ]] || printf '%-*s %-5s read: %s\n' "$w" "" "" "$(readme_for "${names[$i]}" "${evidence[$i]}")"
+		a=$(advice_for "${evidence[$i]}")
+		[ -z "$a" ] || printf '%-*s %-5s advice: %s\n' "$w" "" "" "$a"
 	done
 	[ -z "$MODEL" ] || printf '%-*s %-5s %s\n' "$w" model "" "$MODEL (reported, not judged)"
 	echo "check: $passed passed, $failed failed, $skipped skipped ($elapsed s)"
@@ -716,6 +754,8 @@ json)
 		[ "$i" = 0 ] || printf ', '
 		printf '{"name": "%s", "verdict": "%s", "evidence": %s' "${names[$i]}" "${verdicts[$i]}" "$(json_str "${evidence[$i]}")"
 		[ "${verdicts[$i]}" != fail ] || printf ', "readme": %s' "$(json_str "$(readme_for "${names[$i]}" "${evidence[$i]}")")"
+		a=$(advice_for "${evidence[$i]}")
+		[ -z "$a" ] || printf ', "advice": %s' "$(json_str "$a")"
 		printf '}'
 	done
 	printf ']'

@@ -219,3 +219,45 @@ injector() {
 	[ "$status" -eq 0 ]
 	grep -qE '^model +one client at a time' <<<"$output"
 }
+
+@test "advice in the student's language: a Python server killed by an exception, one whose thread dies, a C server killed by SIGPIPE" {
+	# a beginner's Python echo server: one client at a time, no try/except
+	cat >"$BATS_TEST_TMPDIR/naive.py" <<'PY'
+import socket, sys, threading
+def serve(c):
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(5)
+while True:
+    c, _ = s.accept()
+    if sys.argv[2] == "threads":
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+    else:
+        serve(c)
+PY
+	run --separate-stderr check -k reset,sigpipe python3 "$BATS_TEST_TMPDIR/naive.py" '{port}' one
+	show
+	[ "$status" -eq 1 ]
+	verdict reset FAIL 'died: ConnectionResetError; a client connected and reset at once'
+	verdict sigpipe FAIL 'died: [A-Za-z]+Error, see reset; '
+	grep -qE '^ +advice: a Python exception ended the server .*catch it per client' <<<"$output"
+	not grep -q 'SIG_IGN' <<<"$output"
+	# a thread per client: the server lives, the thread's traceback is quoted
+	run --separate-stderr check -k reset python3 "$BATS_TEST_TMPDIR/naive.py" '{port}' threads
+	show
+	[ "$status" -eq 0 ]
+	verdict reset pass 'its log shows a new Python traceback \(a thread that served a client died\?\): "ConnectionResetError: '
+	# C: killed by SIGPIPE, and the advice is C's
+	make -s -C "$KIT_ROOT" fixtures >&2
+	run --separate-stderr check -k sigpipe -f json "$KIT_ROOT/tests/fixtures/servers/sigpipe" '{port}'
+	[ "$status" -eq 1 ]
+	grep -qF '"evidence": "died: killed by signal 13 (SIGPIPE); ' <<<"$output"
+	grep -qF '"advice": "C: signal(SIGPIPE, SIG_IGN) once in main()' <<<"$output"
+}
