@@ -20,8 +20,8 @@ NEEDS_PROCESS="fds children threads restart"
 
 usage() {
 	cat <<EOF
-usage: check [-u] [-k CHECK,...] [-f table|tap|json] [-p PORT] [-T SECONDS] COMMAND [ARGS...]
-       check [-u] [-k CHECK,...] [-f table|tap|json] -c HOST PORT
+usage: check [-u] [-k CHECK,...] [-f table|tap|json|gradescope] [-p PORT] [-T SECONDS] COMMAND [ARGS...]
+       check [-u] [-k CHECK,...] [-f table|tap|json|gradescope] -c HOST PORT
        check -P [-k CHECK,...] [-C URL] [-f ...] [-p PORT] [-T SECONDS] COMMAND [ARGS...]
        check -P [-k CHECK,...] [-f ...] -c HOST PORT
 Starts COMMAND (an echo server: every byte a client sends comes back) on a
@@ -39,7 +39,8 @@ the kernel showed of the server).
                 and cache, only when named: -k all,cache)
   -C URL        -P: fetch URL through the proxy first (one that turns its cache on)
   -k CHECK,...  these checks only, e.g. -k echo,concurrent (all: the usual list)
-  -f FORMAT     table (default), tap or json
+  -f FORMAT     table (default), tap, json or gradescope (its results.json)
+  -W CHECK=N    gradescope: CHECK is worth N points (default 1 each)
   -T SECONDS    the whole run's deadline (default 60, -P 120); each check has its own
   -h            this help
 TCP checks, in order: $CHECKS_TCP
@@ -60,7 +61,8 @@ source "$top/scripts/lib.sh"
 
 args=("$@")
 proto=tcp fmt=table only="" fixed_port="" connect=0 budget="" mode=echo cache_url=""
-while getopts ':cuPk:f:p:T:C:h' opt; do
+weights=()
+while getopts ':cuPk:f:p:T:C:W:h' opt; do
 	case $opt in
 	h)
 		usage
@@ -74,13 +76,14 @@ while getopts ':cuPk:f:p:T:C:h' opt; do
 	p) fixed_port=$OPTARG ;;
 	T) budget=$OPTARG ;;
 	C) cache_url=$OPTARG ;;
+	W) weights+=("$OPTARG") ;;
 	:) bad "option -$OPTARG needs a value" ;;
 	*) bad "unknown option -$OPTARG" ;;
 	esac
 done
 shift $((OPTIND - 1))
 
-case $fmt in table | tap | json) ;; *) bad "unknown format '$fmt': table, tap or json" ;; esac
+case $fmt in table | tap | json | gradescope) ;; *) bad "unknown format '$fmt': table, tap, json or gradescope" ;; esac
 [ -n "$budget" ] || if [ "$mode" = proxy ]; then budget=120; else budget=60; fi
 [[ $budget =~ ^[1-9][0-9]{0,3}$ ]] || bad "bad deadline '$budget': seconds, 1 to 9999"
 [ "$mode" = echo ] || [ "$proto" = tcp ] || bad "-u and -P do not go together: a proxy speaks HTTP over TCP"
@@ -95,6 +98,10 @@ elif [ "$proto" = udp ]; then
 else
 	all_checks=$CHECKS_TCP what_kind=tcp
 fi
+for w in "${weights[@]}"; do # -W NAME=POINTS
+	[[ $w =~ ^([a-z-]+)=([0-9]{1,3})$ ]] || bad "-W takes CHECK=POINTS (fetch=3), not '$w'"
+	[[ " $all_checks $optional " == *" ${BASH_REMATCH[1]} "* ]] || bad "-W: no $what_kind check '${BASH_REMATCH[1]}'"
+done
 checks=() want_model=0
 if [ -n "$only" ]; then
 	IFS=, read -ra wanted <<<"$only"
@@ -761,6 +768,30 @@ json)
 	printf ']'
 	[ -z "$MODEL" ] || printf ', "model": %s' "$(json_str "$MODEL")"
 	printf '}\n'
+	;;
+gradescope)
+	# Gradescope's autograder results.json: a test a check, 1 point each
+	# (-W CHECK=N), a skip worth nothing, the model a 0-point test.
+	score=0 tests=""
+	for i in "${!names[@]}"; do
+		pts=1
+		for w in "${weights[@]}"; do [ "${w%%=*}" != "${names[$i]}" ] || pts=${w#*=}; done
+		out=${evidence[$i]} got=0 st=passed
+		case ${verdicts[$i]} in
+		pass) got=$pts ;;
+		skip) pts=0 out="skipped: $out" ;;
+		*)
+			st=failed
+			out="$out; read: $(readme_for "${names[$i]}" "${evidence[$i]}")"
+			a=$(advice_for "${evidence[$i]}")
+			[ -z "$a" ] || out="$out; advice: $a"
+			;;
+		esac
+		score=$((score + got))
+		tests+="${tests:+, }{\"name\": \"${names[$i]}\", \"score\": $got, \"max_score\": $pts, \"status\": \"$st\", \"output\": $(json_str "$out")}"
+	done
+	[ -z "$MODEL" ] || tests+="${tests:+, }{\"name\": \"model (reported, not judged)\", \"score\": 0, \"max_score\": 0, \"output\": $(json_str "$MODEL")}"
+	printf '{"score": %d, "output": %s, "tests": [%s]}\n' "$score" "$(json_str "check: $what ($kind, $where): $passed passed, $failed failed, $skipped skipped ($elapsed s)")" "$tests"
 	;;
 esac
 [ "$failed" = 0 ]

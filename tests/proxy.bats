@@ -261,3 +261,26 @@ PY
 	grep -qF '"evidence": "died: killed by signal 13 (SIGPIPE); ' <<<"$output"
 	grep -qF '"advice": "C: signal(SIGPIPE, SIG_IGN) once in main()' <<<"$output"
 }
+
+@test "check -f gradescope: results.json, a test a check (-W weighs one), skips worth nothing, the model a 0-point test" {
+	need_tinyproxy
+	port=$(free_port)
+	start_bg tinyproxy "$TP" "$port"
+	wait_until 10 tcp_listening "$port"
+	run --separate-stderr check -P -k fetch,errors,fds,model -W errors=3 -f gradescope -c 127.0.0.1 "$port"
+	[ "$status" -eq 1 ]
+	# shellcheck disable=SC2016 # python
+	run python3 -c 'import json, sys
+r = json.loads(sys.argv[1])
+t = {x["name"]: x for x in r["tests"]}
+assert r["score"] == 1, r["score"]
+assert (t["fetch"]["score"], t["fetch"]["max_score"], t["fetch"]["status"]) == (1, 1, "passed")
+assert (t["errors"]["score"], t["errors"]["max_score"], t["errors"]["status"]) == (0, 3, "failed")
+assert "forwarded to the origin" in t["errors"]["output"] and "read: README" in t["errors"]["output"]
+assert (t["fds"]["max_score"], t["fds"]["output"][:8]) == (0, "skipped:")
+m = t["model (reported, not judged)"]
+assert (m["max_score"], m["output"]) == (0, "unknown with -c (it needs the server'"'"'s process)"), m
+print("ok")' "$output"
+	[ "$output" = ok ]
+	usage_errors '^check: ' "$KIT_ROOT/scripts/check" -P -- "-W fetch true {port}" "-W nope=1 true {port}"
+}
