@@ -470,36 +470,22 @@ fds_children() {
 	[ -n "${ch1:-}" ] && [ "$ch1" -le "$mch" ] && [ "$z1" -le "$z0" ] && FC_CH_OK=1
 	[ -n "${th1:-}" ] && { [ "$th1" = "?" ] || [ "$th1" -le "$mth" ]; } && FC_TH_OK=1
 }
-check_fds() {
+# fc_verdict OK TEXT WHY: the verdict of fds, children or threads from
+# the one run (OK and TEXT: names of fds_children's results; WHY: what a
+# failure means).
+fc_verdict() {
 	fds_children
 	if [ "$FC_RC" != 0 ]; then
 		V=fail E="$FC_WHAT"
-	elif [ "$FC_FDS_OK" = 1 ]; then
-		V=pass E="$FC_WHAT; $FC_FDS"
+	elif [ "${!1}" = 1 ]; then
+		V=pass E="$FC_WHAT; ${!2}"
 	else
-		V=fail E="$FC_WHAT; $FC_FDS, 5 s later: the server leaks a socket when a client goes (close() on every path, the error ones too)"
+		V=fail E="$FC_WHAT; ${!2}, 5 s later: $3"
 	fi
 }
-check_children() {
-	fds_children
-	if [ "$FC_RC" != 0 ]; then
-		V=fail E="$FC_WHAT"
-	elif [ "$FC_CH_OK" = 1 ]; then
-		V=pass E="$FC_WHAT; $FC_CH"
-	else
-		V=fail E="$FC_WHAT; $FC_CH, 5 s later: the server does not reap its children (waitpid)"
-	fi
-}
-check_threads() {
-	fds_children
-	if [ "$FC_RC" != 0 ]; then
-		V=fail E="$FC_WHAT"
-	elif [ "$FC_TH_OK" = 1 ]; then
-		V=pass E="$FC_WHAT; $FC_TH"
-	else
-		V=fail E="$FC_WHAT; $FC_TH, 5 s later: threads that served a client do not end (join or detach them, and return)"
-	fi
-}
+check_fds() { fc_verdict FC_FDS_OK FC_FDS "the server leaks a socket when a client goes (close() on every path, the error ones too)"; }
+check_children() { fc_verdict FC_CH_OK FC_CH "the server does not reap its children (waitpid)"; }
+check_threads() { fc_verdict FC_TH_OK FC_TH "threads that served a client do not end (join or detach them, and return)"; }
 check_restart() {
 	local held="" t0 ms ss_line
 	if [ "$proto" = tcp ]; then
