@@ -1186,15 +1186,37 @@ static void get(struct hx *h, const char *path)
     hx_init(h, "GET http://127.0.0.1:%d%s HTTP/1.0\r\nUser-Agent: kit-check\r\n\r\n",
             origin_port, path);
 }
-/* fetch_one(path, wait, why): a fetch through the proxy, verified. */
-static int fetch_one(const char *path, long wait, char *why, size_t len)
+/* fetch_as(path, body, pieces, pause, wait, why): a fetch of path through
+ * the proxy (the request in pieces, pause ms apart), verified as body. */
+static int fetch_as(const char *path, const char *body, int pieces, long pause, long wait,
+                    char *why, size_t len)
 {
     struct hx h;
     get(&h, path);
+    h.pieces = pieces;
+    h.pause = pause;
     hx_run(&h, 1, wait);
-    int rc = verify(&h, path, why, len);
+    int rc = verify(&h, body, why, len);
     hx_free(&h);
     return rc;
+}
+static int fetch_one(const char *path, long wait, char *why, size_t len)
+{
+    return fetch_as(path, path, 1, 0, wait, why, len);
+}
+/* silent(a): a request to the silent origin, sent and left waiting; 0,
+ * or -1 (and the evidence says why). */
+static int silent(struct hx *a, const char *who)
+{
+    int err = 0;
+    get(a, "/silent");
+    a->fd = open_conn(&err, 3000);
+    if (a->fd < 0 || send(a->fd, a->out, a->outlen, 0) != (ssize_t)a->outlen) {
+        say("%s: connect or send: %s", who, strerror(a->fd < 0 ? err : errno));
+        hx_free(a);
+        return -1;
+    }
+    return 0;
 }
 
 static int act_hprobe(void)
@@ -1352,27 +1374,16 @@ static int act_errors(long refused)
  * in pieces over 2 s. */
 static int act_split(void)
 {
-    struct hx h;
     char why[512];
-    get(&h, "/text");
-    h.pieces = 3;
-    h.pause = 300;
-    hx_run(&h, 1, 5000);
-    int rc = verify(&h, "/text", why, sizeof why);
+    int rc = fetch_as("/text", "/text", 3, 300, 5000, why, sizeof why);
     say("GET in 3 pieces, 300 ms apart: %s", why);
-    hx_free(&h);
     return rc;
 }
 static int act_slow(void)
 {
-    struct hx h;
     char why[512];
-    get(&h, "/slow");
-    hx_run(&h, 1, 10000);
-    /* /slow is the text body */
-    int rc = verify(&h, "/text", why, sizeof why);
+    int rc = fetch_as("/slow", "/text", 1, 0, 10000, why, sizeof why); /* the text body */
     say("/slow (the origin sends the body in 5 pieces, 400 ms apart): %s", why);
-    hx_free(&h);
     return rc;
 }
 
@@ -1382,14 +1393,9 @@ static int act_hconcurrent(void)
 {
     char why[512];
     struct hx a;
-    get(&a, "/silent");
     int err = 0;
-    a.fd = open_conn(&err, 3000);
-    if (a.fd < 0 || send(a.fd, a.out, a.outlen, 0) != (ssize_t)a.outlen) {
-        say("client A: connect or send: %s", strerror(a.fd < 0 ? err : errno));
-        hx_free(&a);
+    if (silent(&a, "client A") != 0)
         return NOT_OK;
-    }
     sleep_ms(200);
     long t0 = now_ms();
     int rc = fetch_one("/text", 2000, why, sizeof why);
@@ -1493,13 +1499,8 @@ static int act_hreset(void)
 static int act_hhold(void)
 {
     struct hx a;
-    int err = 0;
-    get(&a, "/silent");
-    a.fd = open_conn(&err, 3000);
-    if (a.fd < 0 || send(a.fd, a.out, a.outlen, 0) != (ssize_t)a.outlen) {
-        say("connect: %s", strerror(err));
+    if (silent(&a, "the held client") != 0)
         return finish(NOT_OK);
-    }
     say("held");
     finish(OK);
     fflush(stdout);
