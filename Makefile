@@ -111,6 +111,9 @@ check/checkpeer check/origin: check/check.h
 $(PROXY_FIXTURES): %: %.c
 	$(CC) $(STRICT) -O2 -g -o $@ $<
 C_SOURCES += check/origin.c $(PROXY_FIXTURES:%=%.c)
+# strict POSIX, -Werror, with gcc, clang and musl, as the seven programs
+CHECK_STRICT = check/checkpeer check/origin
+compilers: $(CHECK_STRICT:%=build/gcc/%) $(CHECK_STRICT:%=build/clang/%) $(CHECK_STRICT:%=build/musl/%)
 lint: lint-check
 lint-check:
 	shellcheck -x -s bash check/*.sh
