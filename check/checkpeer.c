@@ -1375,7 +1375,7 @@ static int act_errors(long refused)
 static int act_split(void)
 {
     char why[512];
-    int rc = fetch_as("/text", "/text", 3, 300, 5000, why, sizeof why);
+    int rc = fetch_as("/text", "/text", 3, 300, 3000, why, sizeof why);
     say("GET in 3 pieces, 300 ms apart: %s", why);
     return rc;
 }
@@ -1527,6 +1527,14 @@ static int act_holdn(long n)
         } else if (fds[i] >= 0) {
             (void)send(fds[i], "hold\n", 5, 0);
         }
+    }
+    /* an echo server: each client's line back (1 s at most), so that the
+     * server has taken them all in */
+    for (long end = now_ms() + 1000, i = 0; !origin_port && i < n && now_ms() < end;) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        char b[16];
+        if (fds[i] < 0 || (poll(&p, 1, (int)(end - now_ms())) > 0 && recv(fds[i], b, sizeof b, 0) >= 0))
+            i++;
     }
     say("held %ld", n);
     finish(OK);

@@ -559,12 +559,16 @@ model() {
 		"$peer" ${oport:+-o "$oport"} -t 5000 "$host" "$port" holdn "$n" >"$WORK/model.out" 2>&1 3>&- 4>&- 7>&- &
 		hold_pid=$!
 		wait_until 3 file_has "$WORK/model.out" . 2>/dev/null
-		# 10 clients: until a child or a thread each shows up, 1.5 s at most
-		for ((i = 0; i < (n == 1 ? 1 : 5); i++)); do
-			sleep 0.3
+		# 10 clients: until a child or a thread each shows up, or the
+		# counts stay the same for 0.4 s; 1.6 s at most
+		local was="" same=0
+		for ((i = 0; i < (n == 1 ? 1 : 8); i++)); do
+			sleep 0.2
 			th=$(count_threads "$spid")
 			read -r ch z <<<"$(children_of "$spid")"
-			[ $n = 1 ] || [ "$ch" -ge $((ch1 + 9)) ] || [ "$th" -ge $((th1 + 9)) ] && break
+			if [ "$was" = "$th $ch" ]; then same=$((same + 1)); else same=0; fi
+			[ $n = 1 ] || [ "$ch" -ge $((ch1 + 9)) ] || [ "$th" -ge $((th1 + 9)) ] || [ $same -ge 2 ] && break
+			was="$th $ch"
 		done
 		ev=$(event_loop "$spid")
 		[ $n = 1 ] || wch=$(tr -cd '[:alnum:]_.' <"/proc/$spid/wchan" 2>/dev/null)
