@@ -25,9 +25,9 @@ need_tinyproxy() {
 }
 # check ARGS: scripts/check with a deadline of its own and one from outside
 # (timeout stops a checker that hangs); tinyproxy and relay PIDs go to a
-# file, for teardown.
+# file, for teardown, and their config files into the test's own TMPDIR.
 check() {
-	TINYPROXY_PIDS=$BATS_TEST_TMPDIR/pids timeout -k 5 100 "$KIT_ROOT/scripts/check" "$@" 3>&- 4>&-
+	TMPDIR=$BATS_TEST_TMPDIR TINYPROXY_PIDS=$BATS_TEST_TMPDIR/pids timeout -k 5 100 "$KIT_ROOT/scripts/check" "$@" 3>&- 4>&-
 }
 show() { printf '# %s\n' "${lines[@]}" >&3; }
 # verdict CHECK VERDICT [REGEX]: the table line of CHECK says VERDICT (and REGEX)
@@ -182,7 +182,7 @@ injector() {
 @test "check -P -c: a proxy running already: the checks that need no process; cache (no cache in tinyproxy) fails" {
 	need_tinyproxy
 	port=$(free_port)
-	start_bg tinyproxy "$TP" "$port"
+	start_bg tinyproxy env TMPDIR="$BATS_TEST_TMPDIR" "$TP" "$port"
 	wait_until 10 tcp_listening "$port"
 	run --separate-stderr check -P -k fetch,fds,cache -c 127.0.0.1 "$port"
 	show
@@ -196,7 +196,7 @@ injector() {
 @test "check -P where no namespace can be made (unshare fails): loopback with free ports, and it says so" {
 	need_tinyproxy
 	PATH="$KIT_ROOT/tests/stubs/no-namespaces:$PATH" run --separate-stderr env -u KIT_PRIVATE \
-		TINYPROXY_PIDS="$BATS_TEST_TMPDIR/pids" "$KIT_ROOT/scripts/check" -P -k fetch,request,concurrent "$TP" '{port}'
+		TMPDIR="$BATS_TEST_TMPDIR" TINYPROXY_PIDS="$BATS_TEST_TMPDIR/pids" "$KIT_ROOT/scripts/check" -P -k fetch,request,concurrent "$TP" '{port}'
 	show
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == *"on this machine's loopback with free ports (no private network here: "* ]]
@@ -265,7 +265,7 @@ PY
 @test "check -f gradescope: results.json, a test a check (-W weighs one), skips worth nothing, the model a 0-point test" {
 	need_tinyproxy
 	port=$(free_port)
-	start_bg tinyproxy "$TP" "$port"
+	start_bg tinyproxy env TMPDIR="$BATS_TEST_TMPDIR" "$TP" "$port"
 	wait_until 10 tcp_listening "$port"
 	# (not errors: with -c, tinyproxy runs here, and nosuchhost.invalid
 	# would be a real DNS query)
