@@ -5,7 +5,7 @@ CFLAGS ?= -std=c11 -Wall -Wextra -Wpedantic -O2 -g -D_FORTIFY_SOURCE=2
 
 PROGRAMS = udpclient udpserver tcpclient tcpserver1 tcpserver2 tcpserver3 multi
 # scripts/check's client side (scripts/check also builds it by itself)
-CHECKPEER = scripts/checkpeer
+CHECKPEER = check/checkpeer
 
 .PHONY: all test test-repeat clean sanitize test-clang test-musl compilers lint bench bench-quick tour fixtures bare
 
@@ -111,3 +111,27 @@ bench-quick: all $(BENCH_PROGRAMS)
 clean:
 	rm -f $(PROGRAMS) $(BENCH_PROGRAMS) $(CHECKPEER) $(FIXTURES)
 	rm -rf build tests/out bench/results tour bare
+
+# ---- the checker (check/): scripts/check's clients and the HTTP origin
+# scripts/check -P puts behind a proxy (scripts/check and scripts/origin
+# also build them by themselves, with cc); the proxy fixtures (the flaw
+# injector relay, tests/fixtures/proxy/) with the others; lint covers them.
+CHECK_PROGRAMS = check/origin
+PROXY_FIXTURES = tests/fixtures/proxy/relay
+all: $(CHECK_PROGRAMS)
+fixtures: $(PROXY_FIXTURES)
+check/checkpeer check/origin: check/check.h
+$(PROXY_FIXTURES): %: %.c
+	$(CC) $(STRICT) -O2 -g -o $@ $<
+C_SOURCES += check/origin.c $(PROXY_FIXTURES:%=%.c)
+# strict POSIX, -Werror, with gcc, clang and musl, as the seven programs
+CHECK_STRICT = check/checkpeer check/origin
+compilers: $(CHECK_STRICT:%=build/gcc/%) $(CHECK_STRICT:%=build/clang/%) $(CHECK_STRICT:%=build/musl/%)
+lint: lint-check
+lint-check:
+	shellcheck -x -s bash check/*.sh
+	shellcheck tests/stubs/no-namespaces/*
+clean: clean-check
+clean-check:
+	rm -f $(CHECK_PROGRAMS) $(PROXY_FIXTURES)
+.PHONY: lint-check clean-check

@@ -22,6 +22,8 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include "check.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -53,17 +55,6 @@ static long t_end;            /* ms on the monotonic clock */
 static struct addrinfo *peer; /* HOST PORT */
 static char evidence[1024];   /* the line we print */
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-static void sleep_ms(long ms)
-{
-    (void)poll(NULL, 0, (int)ms);
-}
 static long left_ms(void)
 {
     long l = t_end - now_ms();
@@ -116,20 +107,6 @@ static unsigned char rnd_byte(void)
     return (unsigned char)(rnd_state & 0xff);
 }
 
-static void set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-/* close_rst(fd): close with SO_LINGER 0, so the server gets an RST. */
-static void close_rst(int fd)
-{
-    struct linger lg = {1, 0};
-    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(fd);
-}
 
 /* open_conn(&err, wait_ms): a non-blocking socket connected to the peer
  * (TCP: the handshake done, waiting at most wait_ms), or -1 and *err. */
@@ -936,6 +913,665 @@ static int act_hold(void)
     return OK;
 }
 
+/* ---- HTTP: the clients of a proxy (scripts/check -P) ----
+ * HOST PORT is the proxy; the origin (check/origin) listens on 127.0.0.1
+ * port -o. Every request is HTTP/1.0, with an absolute URI naming the
+ * origin; this program connects to the proxy only, never to the host a
+ * URI names. */
+
+static int origin_port; /* -o */
+
+/* One exchange with the proxy: the request (sent in `pieces` parts,
+ * `pause` ms apart), and the whole response, read until the proxy closes. */
+struct hx {
+    int fd;
+    char out[1024];
+    size_t outlen, sent, piece_end;
+    int pieces, piece;
+    long pause, next;
+    unsigned char *in;
+    size_t got, cap;
+    int eof, err, done;
+    long start, ms;
+    size_t read_max; /* stop reading (and reset) after this many bytes; 0: no */
+};
+
+static void hx_init(struct hx *h, const char *fmt, ...)
+{
+    va_list ap;
+    memset(h, 0, sizeof *h);
+    h->fd = -1;
+    h->pieces = 1;
+    va_start(ap, fmt);
+    int n = vsnprintf(h->out, sizeof h->out, fmt, ap);
+    va_end(ap);
+    h->outlen = n < 0 ? 0 : (size_t)n < sizeof h->out ? (size_t)n : sizeof h->out - 1;
+}
+static void hx_free(struct hx *h)
+{
+    if (h->fd >= 0)
+        close(h->fd);
+    h->fd = -1;
+    free(h->in);
+    h->in = NULL;
+}
+
+/* hx_run(hs, n, wait_ms): connect each, send, read every response until
+ * the proxy closes, an error, or wait_ms; all at once (poll). */
+static void hx_run(struct hx *hs, int n, long wait_ms)
+{
+    long end = now_ms() + wait_ms;
+    struct pollfd *p = calloc((size_t)n, sizeof *p);
+    if (end > t_end)
+        end = t_end;
+    for (int i = 0; i < n; i++) {
+        struct hx *h = &hs[i];
+        h->start = now_ms();
+        h->piece_end = h->pieces > 1 ? h->outlen / (size_t)h->pieces : h->outlen;
+        h->piece = 1;
+        h->fd = open_conn(&h->err, 3000);
+        if (h->fd < 0)
+            h->done = 1;
+    }
+    for (;;) {
+        long now = now_ms();
+        int live = 0;
+        long w = end - now;
+        for (int i = 0; i < n; i++) {
+            struct hx *h = &hs[i];
+            p[i].fd = -1;
+            p[i].events = 0;
+            p[i].revents = 0;
+            if (h->done)
+                continue;
+            if (h->sent >= h->piece_end && h->piece < h->pieces) {
+                if (now >= h->next) {
+                    h->piece++;
+                    h->piece_end = h->piece == h->pieces ? h->outlen
+                                 : h->outlen / (size_t)h->pieces * (size_t)h->piece;
+                } else if (h->next - now < w) {
+                    w = h->next - now;
+                }
+            }
+            p[i].fd = h->fd;
+            p[i].events = POLLIN | (h->sent < h->piece_end ? POLLOUT : 0);
+            live++;
+        }
+        if (live == 0 || now >= end)
+            break;
+        if (poll(p, (nfds_t)n, (int)(w > 0 ? w : 0)) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < n; i++) {
+            struct hx *h = &hs[i];
+            if (h->done || p[i].fd < 0)
+                continue;
+            if (p[i].revents & POLLOUT) {
+                ssize_t s = send(h->fd, h->out + h->sent, h->piece_end - h->sent, 0);
+                if (s > 0) {
+                    h->sent += (size_t)s;
+                    if (h->sent == h->piece_end)
+                        h->next = now_ms() + h->pause;
+                }
+            }
+            if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                if (h->cap - h->got < 65536) {
+                    size_t cap = h->cap ? h->cap * 2 : 131072;
+                    unsigned char *m = realloc(h->in, cap);
+                    if (m == NULL) {
+                        h->err = ENOMEM;
+                        h->done = 1;
+                        continue;
+                    }
+                    h->in = m;
+                    h->cap = cap;
+                }
+                ssize_t g = recv(h->fd, h->in + h->got, h->cap - h->got, 0);
+                if (g > 0) {
+                    h->got += (size_t)g;
+                    if (h->read_max && h->got >= h->read_max)
+                        h->done = 1;
+                } else if (g == 0) {
+                    h->eof = h->done = 1;
+                    close(h->fd); /* the response is all here: we are done too */
+                    h->fd = -1;
+                } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    h->err = errno;
+                    h->done = 1;
+                }
+                if (h->done)
+                    h->ms = now_ms() - h->start;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (!hs[i].done) {
+            hs[i].err = ETIMEDOUT;
+            hs[i].ms = now_ms() - hs[i].start;
+        }
+    free(p);
+}
+
+/* The parts of a response: the status code, the headers, the body. */
+struct hres {
+    int status;
+    char line[128];             /* the status line, printable */
+    const char *hdr;            /* from the second line */
+    size_t hdrlen;
+    const unsigned char *body;
+    size_t bodylen;
+};
+static int hx_parse(const struct hx *h, struct hres *r)
+{
+    memset(r, 0, sizeof *r);
+    const unsigned char *in = h->in, *e = NULL;
+    size_t i, skip = 0;
+    for (i = 0; in && i + 1 < h->got; i++) {
+        if (in[i] == '\n' && in[i + 1] == '\n') {
+            e = in + i, skip = 2;
+            break;
+        }
+        if (i + 3 < h->got && memcmp(in + i, "\r\n\r\n", 4) == 0) {
+            e = in + i, skip = 4;
+            break;
+        }
+    }
+    size_t ll = 0;
+    while (in && ll < h->got && ll < sizeof r->line - 1 && in[ll] != '\r' && in[ll] != '\n') {
+        r->line[ll] = (char)(in[ll] >= 32 && in[ll] < 127 ? in[ll] : '?');
+        ll++;
+    }
+    if (e == NULL)
+        return -1;
+    /* "HTTP/x.y NNN reason" */
+    const char *sp = strchr(r->line, ' ');
+    char *after = NULL;
+    long code = sp && strncmp(r->line, "HTTP/", 5) == 0 ? strtol(sp + 1, &after, 10) : -1;
+    r->status = after && after != sp + 1 && (*after == ' ' || *after == '\0') ? (int)code : -1;
+    r->hdr = (const char *)in + ll;
+    r->hdrlen = (size_t)(e - in) - ll + 2;
+    r->body = e + skip;
+    r->bodylen = h->got - (size_t)(e + skip - in);
+    return 0;
+}
+/* hdr_value(r, name, buf): the value of header name (case-insensitive). */
+static int hdr_value(const struct hres *r, const char *name, char *buf, size_t len)
+{
+    size_t nl = strlen(name);
+    const char *p = r->hdr, *end = r->hdr + r->hdrlen;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        if ((size_t)(eol - p) > nl && p[nl] == ':') {
+            size_t k = 0;
+            while (k < nl && (p[k] | 0x20) == (name[k] | 0x20))
+                k++;
+            if (k == nl) {
+                const char *v = p + nl + 1;
+                while (v < eol && *v == ' ')
+                    v++;
+                size_t vl = (size_t)(eol - v);
+                while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+                    vl--;
+                snprintf(buf, len, "%.*s", (int)vl, v);
+                return 1;
+            }
+        }
+        p = eol + 1;
+    }
+    return 0;
+}
+
+/* how(h): how an exchange ended, for the evidence. */
+static const char *how(const struct hx *h, char *buf, size_t len)
+{
+    if (h->fd < 0 && h->sent == 0 && h->err && !h->eof)
+        snprintf(buf, len, "connect to the proxy: %s", strerror(h->err));
+    else if (h->err == ETIMEDOUT)
+        snprintf(buf, len, "%zu B came back, then nothing for %ld ms (no reply, and the proxy did "
+                 "not close)", h->got, h->ms);
+    else if (h->err)
+        snprintf(buf, len, "%zu B came back, then %s", h->got, strerror(h->err));
+    else
+        snprintf(buf, len, "%zu B came back in %ld ms, then the proxy closed", h->got, h->ms);
+    return buf;
+}
+
+/* verify(h, path, why): the response is the origin's for path: status,
+ * end-to-end headers with their values, the body byte for byte. */
+static int verify(const struct hx *h, const char *path, char *why, size_t len)
+{
+    struct hres r;
+    char v[256], e[256], a[32], b[32];
+    size_t n = 0;
+    unsigned char *want = kit_body(path, &n);
+    const char *type = "?";
+    for (size_t i = 0; i < KIT_NBODIES; i++)
+        if (strcmp(kit_bodies[i].path, path) == 0)
+            type = kit_bodies[i].type;
+    int rc = NOT_OK;
+    if (want == NULL) {
+        snprintf(why, len, "no body %s", path);
+    } else if (hx_parse(h, &r) != 0) {
+        snprintf(why, len, "no complete response head: %s", how(h, e, sizeof e));
+    } else if (r.status != 200) {
+        snprintf(why, len, "status line \"%s\", want 200 OK", r.line);
+    } else if (!hdr_value(&r, "Content-Type", v, sizeof v) || strcmp(v, type) != 0) {
+        snprintf(why, len, "the origin's header Content-Type: %s did not arrive (got: %s)", type,
+                 hdr_value(&r, "Content-Type", v, sizeof v) ? v : "none");
+    } else if (!hdr_value(&r, "X-Kit-Origin", v, sizeof v) || strcmp(v, "check/origin") != 0) {
+        snprintf(why, len, "the origin's header X-Kit-Origin: check/origin did not arrive");
+    } else {
+        size_t cmp = r.bodylen < n ? r.bodylen : n, d = 0;
+        while (d < cmp && r.body[d] == want[d])
+            d++;
+        if (d == n && r.bodylen == n) {
+            rc = OK;
+            snprintf(why, len, "%s byte-identical in %ld ms", size_text(n, a, sizeof a), h->ms);
+        } else if (d < cmp) {
+            snprintf(why, len, "body: %zu B of %s came, first difference at byte %zu", r.bodylen,
+                     size_text(n, a, sizeof a), d);
+        } else {
+            snprintf(why, len, "body: %s of %s came (%s)%s", size_text(r.bodylen, b, sizeof b),
+                     size_text(n, a, sizeof a), how(h, e, sizeof e),
+                     d < n && want[d] == 0 ? ", cut where the body has a NUL byte" : "");
+        }
+    }
+    free(want);
+    return rc;
+}
+
+static void get(struct hx *h, const char *path)
+{
+    hx_init(h, "GET http://127.0.0.1:%d%s HTTP/1.0\r\nUser-Agent: kit-check\r\n\r\n",
+            origin_port, path);
+}
+/* fetch_as(path, body, pieces, pause, wait, why): a fetch of path through
+ * the proxy (the request in pieces, pause ms apart), verified as body. */
+static int fetch_as(const char *path, const char *body, int pieces, long pause, long wait,
+                    char *why, size_t len)
+{
+    struct hx h;
+    get(&h, path);
+    h.pieces = pieces;
+    h.pause = pause;
+    hx_run(&h, 1, wait);
+    int rc = verify(&h, body, why, len);
+    hx_free(&h);
+    return rc;
+}
+static int fetch_one(const char *path, long wait, char *why, size_t len)
+{
+    return fetch_as(path, path, 1, 0, wait, why, len);
+}
+/* silent(a): a request to the silent origin, sent and left waiting; 0,
+ * or -1 (and the evidence says why). */
+static int silent(struct hx *a, const char *who)
+{
+    int err = 0;
+    get(a, "/silent");
+    a->fd = open_conn(&err, 3000);
+    if (a->fd < 0 || send(a->fd, a->out, a->outlen, 0) != (ssize_t)a->outlen) {
+        say("%s: connect or send: %s", who, strerror(a->fd < 0 ? err : errno));
+        hx_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+static int act_hprobe(void)
+{
+    char why[512];
+    int rc = fetch_one("/text", 5000, why, sizeof why);
+    say(rc == OK ? "a fresh client fetched /text" : "a fresh client could not fetch /text: %s", why);
+    return rc;
+}
+
+/* fetch: every body, each byte-identical with its headers. */
+static int act_fetch(void)
+{
+    char why[512], list[512] = "";
+    for (size_t i = 0; i < KIT_NBODIES; i++) {
+        if (fetch_one(kit_bodies[i].path, 10000, why, sizeof why) != OK) {
+            say("%s (%s): %s", kit_bodies[i].path, kit_bodies[i].what, why);
+            return NOT_OK;
+        }
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", kit_bodies[i].what);
+    }
+    say("%s: each byte-identical, status 200 and the origin's headers kept", list);
+    return OK;
+}
+
+/* request: what the origin received (the reflect path). */
+static int check_reflect(const char *hostport, const char *url, const char *target, char *why,
+                         size_t len)
+{
+    struct hx h;
+    struct hres r;
+    char e[256], line[512], v[256];
+    hx_init(&h, "GET %s HTTP/1.0\r\nUser-Agent: kit-check\r\nAccept: */*\r\n"
+            "X-Kit-Client: kept\r\n\r\n", url);
+    hx_run(&h, 1, 10000);
+    int rc = NOT_OK;
+    if (hx_parse(&h, &r) != 0 || r.status != 200) {
+        snprintf(why, len, "GET %s: %s", url, r.status ? r.line : how(&h, e, sizeof e));
+        hx_free(&h);
+        return rc;
+    }
+    /* the body is the request the origin got: its headers */
+    size_t ll = strcspn((const char *)r.body, "\r\n");
+    snprintf(line, sizeof line, "%.*s", (int)(ll < r.bodylen ? ll : r.bodylen), (const char *)r.body);
+    struct hres q;
+    memcpy(&q, &r, sizeof q);
+    q.hdr = (const char *)r.body + ll;
+    q.hdrlen = r.bodylen - ll;
+    char want_line[512];
+    snprintf(want_line, sizeof want_line, "GET %s HTTP/1.0", target);
+    if (strcmp(line, want_line) != 0)
+        snprintf(why, len, "the origin received \"%.200s\", want \"%.200s\" (origin-form, HTTP/1.0)", line,
+                 want_line);
+    else if (!hdr_value(&q, "Host", v, sizeof v) || strcmp(v, hostport) != 0)
+        snprintf(why, len, "the origin received %s%s, want Host: %s", hdr_value(&q, "Host", v, sizeof v) ? "Host: " : "no Host header",
+                 hdr_value(&q, "Host", v, sizeof v) ? v : "", hostport);
+    else if (!hdr_value(&q, "Connection", v, sizeof v) || strcmp(v, "close") != 0)
+        snprintf(why, len, "the origin received %s%s, want Connection: close",
+                 hdr_value(&q, "Connection", v, sizeof v) ? "Connection: " : "no Connection header",
+                 hdr_value(&q, "Connection", v, sizeof v) ? v : "");
+    else if (!hdr_value(&q, "X-Kit-Client", v, sizeof v) || strcmp(v, "kept") != 0)
+        snprintf(why, len, "the client's header X-Kit-Client: kept did not reach the origin");
+    else if (!hdr_value(&q, "User-Agent", v, sizeof v) || strcmp(v, "kit-check") != 0)
+        snprintf(why, len, "the client's header User-Agent: kit-check did not reach the origin");
+    else {
+        snprintf(why, len, "\"%s\", Host: %s, Connection: close, the client's headers kept", line,
+                 hostport);
+        rc = OK;
+    }
+    hx_free(&h);
+    return rc;
+}
+static int act_request(const char *port80)
+{
+    char why[768], why80[512], url[256], hp[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/reflect?a=1&b=two", origin_port);
+    snprintf(hp, sizeof hp, "127.0.0.1:%d", origin_port);
+    if (check_reflect(hp, url, "/reflect?a=1&b=two", why, sizeof why) != OK) {
+        say("%s", why);
+        return NOT_OK;
+    }
+    if (port80 == NULL) {
+        say("the origin received %s", why);
+        return OK;
+    }
+    if (check_reflect("127.0.0.1", "http://127.0.0.1/reflect", "/reflect", why80, sizeof why80) != OK) {
+        say("no port means 80: %s", why80);
+        return NOT_OK;
+    }
+    say("the origin received %s; no port: %s", why, why80);
+    return OK;
+}
+
+/* errors: malformed requests get 400, other methods 501, an unknown host
+ * and a refused origin an error or a close within 10 s; after each, the
+ * proxy serves the next client. */
+static int act_errors(long refused)
+{
+    struct {
+        const char *what, *fmt;
+        int want; /* 400, 501, or 0: any error reply or a close */
+    } cases[] = {
+        {"a relative URL", "GET /text HTTP/1.0\r\n\r\n", 400},
+        {"no HTTP version", "GET http://127.0.0.1:%d/text\r\n\r\n", 400},
+        {"a header without a colon", "GET http://127.0.0.1:%d/text HTTP/1.0\r\nNo colon here\r\n\r\n", 400},
+        {"binary junk", "\x01\x02\xfe\xff junk \x7f\x80 %d\r\n\r\n", 400},
+        {"POST", "POST http://127.0.0.1:%d/reflect HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello", 501},
+        {"HEAD", "HEAD http://127.0.0.1:%d/text HTTP/1.0\r\n\r\n", 501},
+        {"PUT", "PUT http://127.0.0.1:%d/reflect HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello", 501},
+        {"nosuchhost.invalid", "GET http://nosuchhost.invalid/%d HTTP/1.0\r\n\r\n", 0},
+        {"a refused origin", "GET http://127.0.0.1:%d/ HTTP/1.0\r\n\r\n", 0},
+    };
+    char bad[1024] = "", why[512], e[256];
+    int nbad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct hx h;
+        struct hres r;
+        int port = cases[i].want == 0 && i == 8 ? (int)refused : origin_port;
+        hx_init(&h, cases[i].fmt, port);
+        hx_run(&h, 1, cases[i].want ? 3000 : 10000);
+        int parsed = hx_parse(&h, &r) == 0;
+        int ok = cases[i].want ? parsed && r.status == cases[i].want
+                               : (parsed && r.status >= 400) || (!parsed && h.eof);
+        size_t l = strlen(bad);
+        if (!ok) {
+            nbad++;
+            if (parsed)
+                snprintf(bad + l, sizeof bad - l, "%s%s got \"%s\"%s", nbad > 1 ? "; " : "",
+                         cases[i].what, r.line,
+                         cases[i].want == 501 && r.status == 200 ? " (forwarded to the origin)" : "");
+            else
+                snprintf(bad + l, sizeof bad - l, "%s%s: %s", nbad > 1 ? "; " : "",
+                         cases[i].what, how(&h, e, sizeof e));
+            if (cases[i].want)
+                snprintf(bad + strlen(bad), sizeof bad - strlen(bad), ", want %d", cases[i].want);
+        }
+        hx_free(&h);
+        if (fetch_one("/text", 5000, why, sizeof why) != OK) {
+            say("%s%sthen the next client could not fetch /text: %s", bad, nbad ? "; " : "", why);
+            return NOT_OK;
+        }
+    }
+    if (nbad) {
+        say("%s", bad);
+        return NOT_OK;
+    }
+    say("relative URL, no version, a header without a colon, binary junk: 400; POST, HEAD, PUT: "
+        "501; nosuchhost.invalid and a refused origin: an error within 10 s; the next client "
+        "served after each");
+    return OK;
+}
+
+/* split: the request in 3 pieces, 300 ms apart. slow: the origin's body
+ * in pieces over 2 s. */
+static int act_split(void)
+{
+    char why[512];
+    int rc = fetch_as("/text", "/text", 3, 300, 3000, why, sizeof why);
+    say("GET in 3 pieces, 300 ms apart: %s", why);
+    return rc;
+}
+static int act_slow(void)
+{
+    char why[512];
+    int rc = fetch_as("/slow", "/text", 1, 0, 10000, why, sizeof why); /* the text body */
+    say("/slow (the origin sends the body in 5 pieces, 400 ms apart): %s", why);
+    return rc;
+}
+
+/* concurrent: a request to the silent origin hangs; meanwhile a fetch
+ * must complete within 2 s. Then the same with an idle client. */
+static int act_hconcurrent(void)
+{
+    char why[512];
+    struct hx a;
+    int err = 0;
+    if (silent(&a, "client A") != 0)
+        return NOT_OK;
+    sleep_ms(200);
+    long t0 = now_ms();
+    int rc = fetch_one("/text", 2000, why, sizeof why);
+    hx_free(&a);
+    if (rc != OK) {
+        say("serves one client at a time: blocked on the origin: while client A's request waited "
+            "on a silent origin, client B's fetch of /text did not complete within 2 s (%s)", why);
+        return NOT_OK;
+    }
+    long ms1 = now_ms() - t0;
+    int idle = open_conn(&err, 3000);
+    sleep_ms(200);
+    t0 = now_ms();
+    rc = fetch_one("/text", 2000, why, sizeof why);
+    if (idle >= 0)
+        close(idle);
+    if (rc != OK) {
+        say("serves one client at a time: while client A stayed connected and silent, client B's "
+            "fetch did not complete within 2 s (%s)", why);
+        return NOT_OK;
+    }
+    say("client B fetched /text in %ld ms while client A waited on a silent origin, and in %ld "
+        "ms while client A stayed connected and silent", ms1, now_ms() - t0);
+    return OK;
+}
+
+/* many N: N fetches of the 1 MiB body at once. */
+static int act_hmany(long n)
+{
+    struct hx *hs = calloc((size_t)n, sizeof *hs);
+    char why[512];
+    int rc = OK;
+    long ok = 0;
+    if (hs == NULL) {
+        say("calloc: %s", strerror(errno));
+        return NOT_OK;
+    }
+    for (long i = 0; i < n; i++)
+        get(&hs[i], "/1m");
+    long t0 = now_ms();
+    hx_run(hs, (int)n, 10000);
+    for (long i = 0; i < n; i++) {
+        if (verify(&hs[i], "/1m", why, sizeof why) == OK)
+            ok++;
+        else if (rc == OK) {
+            rc = NOT_OK;
+            say("%ld fetches of /1m at once: fetch %ld: %s", n, i + 1, why);
+        }
+        hx_free(&hs[i]);
+    }
+    free(hs);
+    if (rc == OK)
+        say("%ld fetches of 1 MiB at once: all byte-identical (%ld ms)", n, now_ms() - t0);
+    else
+        snprintf(evidence + strlen(evidence), sizeof evidence - strlen(evidence),
+                 " (%ld of %ld right)", ok, n);
+    return rc;
+}
+
+/* churn N: N fetches one after the other. */
+static int act_hchurn(long n)
+{
+    char why[512];
+    for (long i = 0; i < n; i++)
+        if (fetch_one("/text", 5000, why, sizeof why) != OK) {
+            say("fetch %ld of %ld: %s", i + 1, n, why);
+            return NOT_OK;
+        }
+    say("%ld fetches, one after the other", n);
+    return OK;
+}
+
+/* reset: a client that stops reading mid-response, shuts down writing
+ * and resets; an origin that resets mid-body. (The proxy must live on: scripts/check looks.) */
+static int act_hreset(void)
+{
+    struct hx h;
+    get(&h, "/10m");
+    h.read_max = 65536;
+    hx_run(&h, 1, 5000);
+    size_t got1 = h.got;
+    if (h.fd >= 0) {
+        /* shut down writing first: the proxy's end is in CLOSE_WAIT when
+         * the RST comes, so its next send() fails with EPIPE (SIGPIPE) */
+        (void)shutdown(h.fd, SHUT_WR);
+        sleep_ms(100);
+        close_rst(h.fd);
+    }
+    h.fd = -1;
+    hx_free(&h);
+    sleep_ms(200);
+    get(&h, "/reset");
+    hx_run(&h, 1, 5000);
+    say("a client reset after %zu B of /10m; the origin reset mid-body of /reset (the client got "
+        "%zu B%s)", got1, h.got, h.err ? ", then an error" : h.eof ? ", then a close" : "");
+    hx_free(&h);
+    return OK;
+}
+
+/* hhold: a request to the silent origin, held (for restart). */
+static int act_hhold(void)
+{
+    struct hx a;
+    if (silent(&a, "the held client") != 0)
+        return finish(NOT_OK);
+    say("held");
+    finish(OK);
+    fflush(stdout);
+    while (left_ms() > 0)
+        poll(NULL, 0, (int)left_ms());
+    hx_free(&a);
+    return OK;
+}
+
+/* hold N: N clients connected to the server at once (for the model
+ * report), each idle; "held N" when they are. */
+static int act_holdn(long n)
+{
+    int *fds = malloc((size_t)n * sizeof *fds), err = 0;
+    if (fds == NULL)
+        return finish(NOT_OK);
+    for (long i = 0; i < n; i++) {
+        fds[i] = open_conn(&err, 3000);
+        if (fds[i] >= 0 && origin_port) {
+            char req[128];
+            int l = snprintf(req, sizeof req, "GET http://127.0.0.1:%d/silent HTTP/1.0\r\n\r\n",
+                             origin_port);
+            (void)send(fds[i], req, (size_t)l, 0);
+        } else if (fds[i] >= 0) {
+            (void)send(fds[i], "hold\n", 5, 0);
+        }
+    }
+    /* an echo server: each client's line back (1 s at most), so that the
+     * server has taken them all in */
+    for (long end = now_ms() + 1000, i = 0; !origin_port && i < n && now_ms() < end;) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        char b[16];
+        if (fds[i] < 0 || (poll(&p, 1, (int)(end - now_ms())) > 0 && recv(fds[i], b, sizeof b, 0) >= 0))
+            i++;
+    }
+    say("held %ld", n);
+    finish(OK);
+    fflush(stdout);
+    while (left_ms() > 0)
+        poll(NULL, 0, (int)left_ms());
+    for (long i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    return OK;
+}
+
+/* get PATH-OR-URL: one request, printed as "STATUS-LINE, N B, fnv HEX". */
+static int act_get(const char *what)
+{
+    struct hx h;
+    struct hres r;
+    char e[256];
+    if (what[0] == '/')
+        get(&h, what);
+    else
+        hx_init(&h, "GET %s HTTP/1.0\r\nUser-Agent: kit-check\r\n\r\n", what);
+    hx_run(&h, 1, 10000);
+    int rc = hx_parse(&h, &r) == 0 ? OK : NOT_OK;
+    if (rc == OK) {
+        unsigned long f = 2166136261UL;
+        for (size_t i = 0; i < r.bodylen; i++)
+            f = ((f ^ r.body[i]) * 16777619UL) & 0xffffffffUL;
+        say("\"%s\", %zu B, fnv %08lx", r.line, r.bodylen, f);
+    } else {
+        say("%s", how(&h, e, sizeof e));
+    }
+    hx_free(&h);
+    return rc;
+}
+
 static long number(const char *s)
 {
     char *end;
@@ -950,17 +1586,18 @@ static long number(const char *s)
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "ut:")) != -1) {
+    while ((opt = getopt(argc, argv, "ut:o:")) != -1) {
         switch (opt) {
         case 'u': udp = 1; break;
+        case 'o': origin_port = (int)number(optarg); break;
         case 't': deadline_ms = number(optarg); break;
         default:
-            fprintf(stderr, "usage: checkpeer [-u] [-t MS] HOST PORT ACTION [ARG]\n");
+            fprintf(stderr, "usage: checkpeer [-u] [-t MS] [-o ORIGIN-PORT] HOST PORT ACTION [ARG]\n");
             return USAGE;
         }
     }
     if (argc - optind < 3) {
-        fprintf(stderr, "usage: checkpeer [-u] [-t MS] HOST PORT ACTION [ARG]\n");
+        fprintf(stderr, "usage: checkpeer [-u] [-t MS] [-o ORIGIN-PORT] HOST PORT ACTION [ARG]\n");
         return USAGE;
     }
     const char *host = argv[optind], *port = argv[optind + 1], *act = argv[optind + 2];
@@ -1015,6 +1652,32 @@ int main(int argc, char **argv)
         rc = act_churn(number(arg));
     else if (strcmp(act, "hold") == 0 && !udp)
         return act_hold();
+    else if (strcmp(act, "holdn") == 0 && !udp)
+        return act_holdn(number(arg));
+    else if (strcmp(act, "hhold") == 0 && origin_port)
+        return act_hhold();
+    else if (strcmp(act, "hprobe") == 0 && origin_port)
+        rc = act_hprobe();
+    else if (strcmp(act, "fetch") == 0 && origin_port)
+        rc = act_fetch();
+    else if (strcmp(act, "request") == 0 && origin_port)
+        rc = act_request(arg);
+    else if (strcmp(act, "errors") == 0 && origin_port)
+        rc = act_errors(number(arg));
+    else if (strcmp(act, "split") == 0 && origin_port)
+        rc = act_split();
+    else if (strcmp(act, "slow") == 0 && origin_port)
+        rc = act_slow();
+    else if (strcmp(act, "hconcurrent") == 0 && origin_port)
+        rc = act_hconcurrent();
+    else if (strcmp(act, "hmany") == 0 && origin_port)
+        rc = act_hmany(number(arg));
+    else if (strcmp(act, "hchurn") == 0 && origin_port)
+        rc = act_hchurn(number(arg));
+    else if (strcmp(act, "hreset") == 0 && origin_port)
+        rc = act_hreset();
+    else if (strcmp(act, "get") == 0 && arg)
+        rc = act_get(arg);
     else {
         fprintf(stderr, "checkpeer: no action '%s'%s\n", act, udp ? " for UDP" : "");
         return USAGE;
