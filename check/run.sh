@@ -687,7 +687,8 @@ stop_server
 # ---- the report ----
 
 # What to do when a check fails because something died, in the language
-# of what died: a Python exception, or a C signal.
+# of what died: a Python exception, or a C signal; and for a reset, its
+# most common cause (N9).
 advice_for() { # advice_for EVIDENCE
 	case $1 in
 	"died: "*Error* | "died: "*Exception* | *"Python traceback"*)
@@ -695,6 +696,7 @@ advice_for() { # advice_for EVIDENCE
 		;;
 	"died: "*SIGPIPE*) echo "C: signal(SIGPIPE, SIG_IGN) once in main(); then send() to a client that is gone fails with EPIPE instead of killing the server: close that client" ;;
 	"died: "*SIGSEGV* | "died: "*SIGABRT* | "died: "*SIGBUS*) echo "a crash: run the server under valgrind, or build it with -fsanitize=address,undefined, and do what this check did" ;;
+	*"Connection reset by peer"*) echo "Connection reset by peer: the server (or the one behind it) probably called close() while bytes it had not read were still waiting, which makes the kernel send RST instead of FIN: read the whole request (up to its end, or the client's FIN) before you close; README N9 shows it (scripts/tour N9)" ;;
 	esac
 }
 # What to read in the README when a check fails.

@@ -262,6 +262,25 @@ PY
 	grep -qF '"advice": "C: signal(SIGPIPE, SIG_IGN) once in main()' <<<"$output"
 }
 
+@test "advice for 'Connection reset by peer': a server that closes with the request unread (RST, not FIN) is sent to N9" {
+	# not a proxy: it reads one byte of the request and closes, the rest unread
+	# shellcheck disable=SC2016 # python, not shell
+	run check -P -k fetch python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    c.recv(1)
+    c.close()' '{port}'
+	show
+	[ "$status" -eq 1 ]
+	verdict fetch FAIL 'Connection reset by peer'
+	[[ $output == *"advice: Connection reset by peer: the server (or the one behind it) probably called close() while bytes it had not read were still waiting"*"README N9"* ]]
+}
+
 @test "check -f gradescope: results.json, a test a check (-W weighs one), skips worth nothing, the model a 0-point test" {
 	need_tinyproxy
 	port=$(free_port)
