@@ -60,15 +60,21 @@ build/asan/%: %.c lab.h
 # Build all seven with gcc, clang and musl-gcc (warnings are errors).
 compilers: $(PROGRAMS:%=build/gcc/%) $(PROGRAMS:%=build/clang/%) $(PROGRAMS:%=build/musl/%)
 
-# The whole suite against AddressSanitizer + UndefinedBehaviorSanitizer builds.
-sanitize: all $(PROGRAMS:%=build/asan/%)
-	KIT_BIN=$(CURDIR)/build/asan KIT_SANITIZE=1 tests/run $(TESTS)
+# The suite against AddressSanitizer + UndefinedBehaviorSanitizer builds,
+# clang and musl builds: the files whose tests run the seven programs
+# ($KIT_BIN). The others test scripts, fixtures, the checker and bare/, the
+# same whatever the build (TESTS= runs any file anyway).
+OTHER_TESTS = tests/bare.bats tests/check-fixtures.bats tests/lab.bats tests/private.bats \
+	tests/proxy.bats tests/readme.bats tests/setup.bats tests/tour-page.bats
+BUILD_TESTS = $(if $(filter file,$(origin TESTS)),$(filter-out $(OTHER_TESTS),$(wildcard tests/*.bats)),$(TESTS))
+sanitize: all fixtures $(PROGRAMS:%=build/asan/%)
+	KIT_BIN=$(CURDIR)/build/asan KIT_SANITIZE=1 tests/run $(BUILD_TESTS)
 
-test-clang: all $(PROGRAMS:%=build/clang/%)
-	KIT_BIN=$(CURDIR)/build/clang tests/run $(TESTS)
+test-clang: all fixtures $(PROGRAMS:%=build/clang/%)
+	KIT_BIN=$(CURDIR)/build/clang tests/run $(BUILD_TESTS)
 
-test-musl: all $(PROGRAMS:%=build/musl/%)
-	KIT_BIN=$(CURDIR)/build/musl tests/run $(TESTS)
+test-musl: all fixtures $(PROGRAMS:%=build/musl/%)
+	KIT_BIN=$(CURDIR)/build/musl tests/run $(BUILD_TESTS)
 
 # The broken echo servers scripts/check is tested against, one bug each
 # (tests/fixtures/servers/README), built next to their sources, strict.
