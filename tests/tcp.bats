@@ -317,6 +317,61 @@ EOF
 	file_has "$BATS_TEST_TMPDIR/client.out" "the server (closed|reset) the connection"
 }
 
+@test "tcpclient behind a busy tcpserver1: says once that it waits for the reply" {
+	start_server tcpserver1 "$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port" # a first client that sends nothing: tcpserver1 waits in its recv()
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
+	start_bg client "$BIN/tcpclient" -m hi 127.0.0.1 "$port"
+	pid=$LAST_PID
+	out="$BATS_TEST_TMPDIR/client.out"
+	wait_until 5 file_has "$out" 'waiting in recv\(fd 3\) for the reply \(no time limit: -t sets one\)$'
+	sleep 0.3
+	alive "$pid"
+	not file_has "$out" "reply:"
+	exec 6>&- # the first client goes: tcpserver1 gets to ours
+	wait_until 5 gone "$pid"
+	file_has "$out" "reply: 3 bytes, the same as we sent"
+	[ "$(grep -c 'waiting in recv' "$out")" -eq 1 ]
+}
+
+# tcpclient_at_prompt SERVER ARGS: a client reading lines from a FIFO (fd 7)
+# has sent "first" and has its reply; it waits for the next line.
+tcpclient_at_prompt() {
+	start_server "$@" "$port"
+	with_input client
+	start_bg client "$BIN/tcpclient" -t 5 127.0.0.1 "$port"
+	pid=$LAST_PID
+	out="$BATS_TEST_TMPDIR/client.out"
+	feed_open client 7
+	echo first >&7
+	wait_until 5 file_has "$out" "reply: 6 bytes"
+}
+
+@test "tcpclient: the server's FIN while it waits for the next line is reported at once (tcpserver1), exit 1" {
+	tcpclient_at_prompt tcpserver1
+	wait_until 5 gone "$pid" # no second line is typed: the FIN alone ends it
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 1 ]
+	file_has "$out" '^tcpclient: recv\(fd 3\) = 0: the server closed the connection \(its FIN arrived\)'
+	file_has "$out" '^tcpclient: the server closed the connection after 1 reply$'
+	not file_has "$out" 'one exchange per connection|\?$'
+}
+
+@test "tcpclient: tcpserver3 killed while the client waits for a line: reported at once, no guess about the server" {
+	tcpclient_at_prompt tcpserver3
+	echo second >&7
+	wait_until 5 file_count "$out" "reply: 7 bytes" 1
+	alive "$pid" # tcpserver3 keeps the connection
+	kill "$SERVER_PID"
+	wait_until 5 gone "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 1 ]
+	file_has "$out" '^tcpclient: the server closed the connection after 2 replies$'
+	not file_has "$out" 'one exchange per connection|\?$'
+}
+
 @test "tcpserver1 serves a client that is not ours: bash /dev/tcp" {
 	start_server tcpserver1 "$port"
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
