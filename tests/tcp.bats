@@ -347,29 +347,42 @@ tcpclient_at_prompt() {
 	wait_until 5 file_has "$out" "reply: 6 bytes"
 }
 
-@test "tcpclient: the server's FIN while it waits for the next line is reported at once (tcpserver1), exit 1" {
+@test "tcpclient: the server's FIN while it waits for the next line is reported at once; Enter then closes without sending, exit 1" {
 	tcpclient_at_prompt tcpserver1
-	wait_until 5 gone "$pid" # no second line is typed: the FIN alone ends it
+	# no second line is typed: the FIN alone makes it say so
+	wait_until 5 file_has "$out" '^tcpclient: the server closed the connection after 1 reply$'
+	file_has "$out" '^tcpclient: recv\(fd 3\) = 0: the server closed the connection \(its FIN arrived\)$'
+	file_has "$out" 'the server, which has closed its end \(CLOSE_WAIT\)\. Press Enter to close it$'
+	not file_has "$out" 'one exchange per connection|\?$'
+	cport=$(sed -n 's/.*connected: fd 3 is 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
+	alive "$pid"
+	tcp_state CLOSE-WAIT "( sport = :$cport and dport = :$port )"
+	echo >&7 # Enter
+	wait_until 5 gone "$pid"
 	status=0
 	wait "$pid" || status=$?
 	[ "$status" -eq 1 ]
-	file_has "$out" '^tcpclient: recv\(fd 3\) = 0: the server closed the connection \(its FIN arrived\)'
-	file_has "$out" '^tcpclient: the server closed the connection after 1 reply$'
-	not file_has "$out" 'one exchange per connection|\?$'
+	[ "$(grep -c '^tcpclient: send(' "$out")" -eq 1 ] # Enter sent nothing (no RST)
+	# our FIN ended it: the server's end waits in TIME-WAIT
+	wait_until 5 tcp_state TIME-WAIT "( sport = :$port and dport = :$cport )"
 }
 
 @test "tcpclient: tcpserver3 killed while the client waits for a line: reported at once, no guess about the server" {
 	tcpclient_at_prompt tcpserver3
 	echo second >&7
 	wait_until 5 file_count "$out" "reply: 7 bytes" 1
-	alive "$pid" # tcpserver3 keeps the connection
+	sleep 0.3
+	not file_has "$out" "closed the connection" # tcpserver3 keeps the connection
 	kill "$SERVER_PID"
+	wait_until 5 file_has "$out" '^tcpclient: the server closed the connection after 2 replies$'
+	not file_has "$out" 'one exchange per connection|\?$'
+	alive "$pid"
+	exec 7>&- # Ctrl-D: the end of standard input
 	wait_until 5 gone "$pid"
 	status=0
 	wait "$pid" || status=$?
 	[ "$status" -eq 1 ]
-	file_has "$out" '^tcpclient: the server closed the connection after 2 replies$'
-	not file_has "$out" 'one exchange per connection|\?$'
+	file_has "$out" "standard input is closed: not waiting"
 }
 
 @test "tcpserver1 serves a client that is not ours: bash /dev/tcp" {
