@@ -385,6 +385,16 @@ tcpclient_at_prompt() {
 	file_has "$out" "standard input is closed: not waiting"
 }
 
+@test "tcpclient on a terminal: the server's FIN ends the prompt's line and is reported before Enter" {
+	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
+	start_server tcpserver1 "$port"
+	# typed: "first", then Enter 2 s later; script gives the client a terminal
+	run bash -c '(echo first; sleep 2; echo) | script -qfc "$0 -t 5 127.0.0.1 $1" /dev/null' "$BIN/tcpclient" "$port"
+	# (the client's socket is not fd 3 here: bats holds fds 3 and 4 open)
+	[[ "$output" == *$'(Ctrl-D to finish): \r\ntcpclient: recv(fd '[0-9]$') = 0: the server closed the connection (its FIN arrived)\r\n'* ]]
+	[[ "$output" == *$'the server closed the connection after 1 reply\r\n'*$'Press Enter to close it\r\n\r\ntcpclient: close(fd'* ]]
+}
+
 @test "tcpserver1 serves a client that is not ours: bash /dev/tcp" {
 	start_server tcpserver1 "$port"
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
