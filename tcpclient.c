@@ -74,6 +74,9 @@ static struct options {
 
 /* What the server has done to the connection, as far as we have seen. */
 enum peer { PEER_OPEN, PEER_CLOSED /* its FIN arrived */, PEER_RESET /* or gone */ };
+/* How long watch() watches the connection: not at all, until a line of
+ * standard input or the server's close, until Enter (-w). */
+enum until { AT_ONCE, LINE_OR_CLOSE, ENTER };
 
 /* One message and its reply so far. */
 struct exchange {
@@ -86,11 +89,10 @@ struct exchange {
 /* The lesson's own parts, after main(). */
 _Noreturn static void cannot_resolve(const char *host, int rc, int family);
 _Noreturn static void fill_buffers(int fd);
-static int next_message(struct exchange *x);
+static int next_message(int fd, struct exchange *x, enum peer *peer);
 static enum peer peer_state(ssize_t n);
-static enum peer peek_closed(int fd);
 static int send_all(int fd, const char *p, size_t n);
-static enum peer wait_at_end(int fd, enum peer peer);
+static enum peer watch(int fd, enum peer peer, enum until until);
 /* What step mode and the log say, in lecture order. */
 static void after_getaddrinfo(void);
 static void before_socket(const struct addrinfo *ai);
@@ -106,13 +108,13 @@ static void before_fill(int fd);
 static void after_fill_send(int fd, size_t want, ssize_t n, long calls);
 static void after_eagain(int fd, long sent, long calls);
 static void before_send(int fd, const struct exchange *x);
+static void send_failed(int fd);
 static void after_send(int fd, const struct exchange *x);
-static void before_recv(int fd);
+static void before_recv(int fd, const struct exchange *x);
 static void after_recv(int fd, const unsigned char *buf, ssize_t n);
-static void after_peek(int fd, const unsigned char *buf, ssize_t n);
-static void before_wait(int fd, enum peer peer);
-static void after_watch(int fd, const unsigned char *buf, ssize_t n);
-static void after_wait(void);
+static void before_wait(int fd, enum peer peer, int hold);
+static void after_watch(int fd, const unsigned char *buf, ssize_t n, enum until until);
+static void after_wait(int hold);
 static void before_close(int fd, enum peer peer);
 /* The options. */
 static void parse_options(int argc, char **argv);
@@ -207,28 +209,13 @@ int main(int argc, char **argv)
     static unsigned char buf[65536]; /* one recv()'s worth of reply */
     struct exchange x = {0};
     enum peer peer = PEER_OPEN;
-    int status = 0;
-    while (peer == PEER_OPEN && next_message(&x)) {
-        /* Has the server gone meanwhile (T5)? Its FIN shows as end of file,
-         * its RST as an error, both waiting for recv(). */
-        if (x.number > 1 && (peer = peek_closed(fd)) != PEER_OPEN) {
-            fprintf(stderr, "%s: the server closed the connection before message %d: it serves "
-                            "one exchange per connection?\n", lab.prog, x.number);
-            status = 1;
-            break;
-        }
-
+    while (peer == PEER_OPEN && next_message(fd, &x, &peer)) {
         /* send() (N5): copy the bytes into the kernel's send buffer. The
          * kernel sends them when it likes; send() returning says nothing
-         * about the server having them. */
+         * about the server having them. EPIPE, ECONNRESET: the server is
+         * gone. */
         before_send(fd, &x);
-        if (send_all(fd, x.msg, (size_t)x.len) < 0) { /* EPIPE, ECONNRESET: the server is gone */
-            fprintf(stderr, "%s: send(fd %d): %s (the server is gone)\n", lab.prog, fd,
-                    err_text(errno));
-            peer = PEER_RESET;
-            status = 1;
-            break;
-        }
+        if (send_all(fd, x.msg, (size_t)x.len) < 0) { send_failed(fd); fail("send"); }
         after_send(fd, &x);
 
         /* recv() (N6): the bytes that have arrived, sleeping until some do.
@@ -237,7 +224,7 @@ int main(int argc, char **argv)
          * whole reply, even if shorter). 0 is the server's FIN, an error
          * (ECONNRESET) its RST. */
         while (peer == PEER_OPEN && x.got < x.len && !x.line_ended) {
-            before_recv(fd);
+            before_recv(fd, &x);
             if (!wait_for(fd, POLLIN, opt.timeout_ms)) { /* -t: poll() that long at most */
                 fprintf(stderr, "%s: no reply within %.3g s on fd %d: the connection is up (the "
                         "server's kernel accepted it), but the server program has not "
@@ -260,18 +247,23 @@ int main(int argc, char **argv)
         if (x.got > 0)
             say("reply: %ld bytes, %s", x.got, x.same && x.got == x.len ? fmt("the same as we "
                 "sent: %s", payload_text(x.msg, (size_t)x.len)) : fmt("we sent %ld", x.len));
-        if (peer != PEER_OPEN && (x.got < x.len || x.number < opt.nmessages)) {
-            fprintf(stderr, "%s: the server closed the connection %s\n", lab.prog,
-                    x.got < x.len ? fmt("after %ld of %ld reply bytes", x.got, x.len)
-                                  : fmt("before message %d", x.number + 1));
-            status = 1;
-        }
     }
-
-    /* -w (T5, T12): keep the connection open until Enter, watching it
-     * meanwhile; without -w, read a FIN already here, so that the close
-     * step is true. */
-    peer = opt.wait_at_end ? wait_at_end(fd, peer) : peer == PEER_OPEN ? peek_closed(fd) : peer;
+    /* The server closed too early (before the whole reply, or before a
+     * message we have: T7): say what we know, exit 1. Then wait for Enter
+     * with -w (T5, T12), or when it closed while we waited for a line of
+     * standard input, watching the connection meanwhile; else only read a
+     * FIN already here, so that the close step is true. */
+    int status = peer != PEER_OPEN;
+    int hold = opt.wait_at_end || (status && opt.nmessages == 0 && !input_ready());
+    if (status)
+        fprintf(stderr, "%s: the server closed the connection after %s\n", lab.prog,
+                x.got < x.len && !x.line_ended ? fmt("%ld of %ld reply bytes", x.got, x.len)
+                : fmt("%d repl%s", x.number, x.number == 1 ? "y" : "ies"));
+    before_wait(fd, peer, hold);
+    peer = watch(fd, peer, hold ? ENTER : AT_ONCE);
+    if (hold)
+        wait_for_enter(); /* Enter, or the end of standard input */
+    after_wait(hold);
 
     /* close() (T5, T6): the kernel sends our FIN. The end that closed first
      * waits in TIME_WAIT: the server's if it closed first (tcpserver1),
@@ -335,26 +327,29 @@ _Noreturn static void fill_buffers(int fd)
 }
 
 /* The next message in *x (-m's, or a line of standard input, with a prompt
- * on a terminal); 0 when there are no more. */
-static int next_message(struct exchange *x)
+ * on a terminal); 0 when there are no more, or when the server has closed
+ * or reset the connection (*peer): what it does meanwhile is watched (T7). */
+static int next_message(int fd, struct exchange *x, enum peer *peer)
 {
-    const char *msg;
-    long len;
-    if (opt.nmessages > 0) {
-        if (x->number >= opt.nmessages)
-            return 0;
+    const char *msg = NULL;
+    char *line;
+    long len = 0;
+    if (x->number < opt.nmessages) {
         len = (long)strlen(opt.messages[x->number]) + 1;
         msg = keep(opt.messages[x->number], (size_t)len - 1, 1); /* a line, as if typed */
-    } else {
+    } else if (opt.nmessages == 0) {
         if (isatty(STDIN_FILENO)) { /* a prompt (a failed stdout: the next say() exits) */
             printf("%s: message to send (Ctrl-D to finish): ", lab.prog);
             fflush(stdout);
         }
-        char *line;
-        if ((len = next_line(&line, MAX_MESSAGE)) < 0)
-            return 0;
-        msg = keep(line, (size_t)len, 0);
+        if ((*peer = watch(fd, PEER_OPEN, LINE_OR_CLOSE)) == PEER_OPEN &&
+            (len = next_line(&line, MAX_MESSAGE)) >= 0)
+            msg = keep(line, (size_t)len, 0);
     }
+    /* A FIN or RST that came before the line, or before this -m (tcpserver1
+     * closes after one reply): nothing to send. */
+    if (msg == NULL || (*peer = watch(fd, PEER_OPEN, AT_ONCE)) != PEER_OPEN)
+        return 0;
     *x = (struct exchange){.number = x->number + 1, .msg = msg, .len = len, .same = 1};
     return 1;
 }
@@ -364,21 +359,6 @@ static int next_message(struct exchange *x)
 static enum peer peer_state(ssize_t n)
 {
     return n > 0 || (n < 0 && errno == EINTR) ? PEER_OPEN : n == 0 ? PEER_CLOSED : PEER_RESET;
-}
-
-/* Has the server closed or reset the connection? poll() looks without
- * waiting; what is waiting is read with recv() (bytes the server sent
- * meanwhile are shown). */
-static enum peer peek_closed(int fd)
-{
-    unsigned char buf[4096];
-    enum peer peer = PEER_OPEN;
-    while (peer == PEER_OPEN && wait_for(fd, POLLIN, 0)) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        peer = peer_state(n);
-        after_peek(fd, buf, n);
-    }
-    return peer;
 }
 
 /* send() may take fewer bytes than offered (a full buffer, a signal):
@@ -397,28 +377,36 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* -w: wait for Enter; while the connection is open, poll() watches it too,
- * and what the server does meanwhile is read (with tcpserver1 its FIN
- * arrives now). Returns what the server has done by then. */
-static enum peer wait_at_end(int fd, enum peer peer)
+/* What the server does, at once (AT_ONCE: poll() only looks) or while we
+ * wait for a line of standard input (T7) or for Enter (-w, T5): poll()
+ * watches the connection while it is open, and standard input while no
+ * line (or its end) is buffered. The server's bytes are read and shown, its
+ * FIN or RST at once; only -w's wait goes on after them. Returns what the
+ * server has done by then. */
+static enum peer watch(int fd, enum peer peer, enum until until)
 {
     unsigned char buf[4096];
-    before_wait(fd, peer);
-    while (!input_ready()) {
-        struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+    while (until == AT_ONCE ? peer == PEER_OPEN
+                            : !input_ready() && (peer == PEER_OPEN || until == ENTER)) {
+        struct pollfd p[2] = {{.fd = until == AT_ONCE ? -1 : STDIN_FILENO, .events = POLLIN},
                               {.fd = peer == PEER_OPEN ? fd : -1, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        int r = poll(p, 2, until == AT_ONCE ? 0 : -1);
+        if (r < 0 && errno != EINTR)
             fail("poll");
-        if (p[1].revents != 0) {
+        if (r == 0)
+            break; /* nothing waiting */
+        if (p[0].revents != 0)
+            input_fill(MAX_MESSAGE);
+        /* Standard input first: a line (or its end) that came with the FIN
+         * is the user's answer, and the FIN is read after it. */
+        if (p[1].revents != 0 && (until != LINE_OR_CLOSE || !input_ready())) {
+            if (until == LINE_OR_CLOSE && isatty(STDIN_FILENO))
+                putchar('\n'); /* ends the prompt's line */
             ssize_t n = recv(fd, buf, sizeof buf, 0);
             peer = peer_state(n);
-            after_watch(fd, buf, n);
+            after_watch(fd, buf, n, until);
         }
-        if (p[0].revents != 0)
-            input_fill(1 << 20);
     }
-    wait_for_enter(); /* Enter, or the end of standard input */
-    after_wait();
     return peer;
 }
 
@@ -488,7 +476,7 @@ static void before_connect(int fd, const struct addrinfo *ai)
          fmt("SYN, SYN-ACK, ACK: fd %d ESTABLISHED to %s %s, or RST: Connection refused", fd,
              there, opt.bind_spec != NULL ? "from the port bind() gave it"
                                           : "with a port the kernel picked"));
-    say("connect(fd %d, %s): SYN sent, waiting for the server's SYN-ACK", fd, there);
+    say("connect(fd %d, %s): sending SYN, waiting for the server's SYN-ACK", fd, there);
 }
 
 /* This address did not work (err: connect()'s errno; EINPROGRESS: -t ran
@@ -568,19 +556,35 @@ static void before_send(int fd, const struct exchange *x)
          "the bytes go out; the server's kernel ACKs them even before its program reads them");
 }
 
+/* For fail(): the server is gone (EPIPE: its RST came before; ECONNRESET:
+ * it comes now). */
+static void send_failed(int fd)
+{
+    explain(fmt("send(fd %d)", fd), " (the server is gone)");
+}
+
 static void after_send(int fd, const struct exchange *x)
 {
     say("send(fd %d) = %ld bytes: %s", fd, x->len, payload_text(x->msg, (size_t)x->len));
 }
 
-static void before_recv(int fd)
+/* Each recv() of the reply; the first says that we wait (the pause first:
+ * recv() runs once Enter is pressed). A client behind a busy tcpserver1
+ * waits here (T11). */
+static void before_recv(int fd, const struct exchange *x)
 {
-    if (!lab.step)
+    if (lab.step)
+        step(fmt("recv(fd %d)", fd),
+             fmt("fd %d ESTABLISHED (CLOSE_WAIT once the server has closed: tcpserver1 closes "
+                 "right after its reply); ss Recv-Q counts bytes waiting", fd),
+             "returns the bytes waiting, or sleeps until some arrive");
+    if (x->got > 0)
         return;
-    step(fmt("recv(fd %d)", fd),
-         fmt("fd %d ESTABLISHED (CLOSE_WAIT once the server has closed: tcpserver1 closes right "
-             "after its reply); ss Recv-Q counts bytes waiting", fd),
-         "returns the bytes waiting, or sleeps until some arrive");
+    if (opt.timeout_ms < 0)
+        say("waiting in recv(fd %d) for the reply (no time limit: -t sets one)", fd);
+    else
+        say("waiting in recv(fd %d) for the reply (at most %.3g s)", fd,
+            (double)opt.timeout_ms / 1000.0);
 }
 
 /* recv() returned n bytes of the reply in buf (0: the server's FIN; -1:
@@ -596,21 +600,13 @@ static void after_recv(int fd, const unsigned char *buf, ssize_t n)
         say("recv(fd %d): %s: the server reset the connection", fd, err_text(errno));
 }
 
-/* recv() between messages, of what the server sent unasked. */
-static void after_peek(int fd, const unsigned char *buf, ssize_t n)
-{
-    if (n > 0)
-        say("recv(fd %d) = %ld more bytes: %s", fd, (long)n, payload_text(buf, (size_t)n));
-    else if (n == 0)
-        say("recv(fd %d) = 0: the server closed the connection (its FIN arrived)", fd);
-    else if (errno != EINTR)
-        say("recv(fd %d): %s: the server reset the connection", fd, err_text(errno));
-}
-
-/* -w: where the connection stands, and the pause. */
-static void before_wait(int fd, enum peer peer)
+/* -w, or the server closed while we waited for a line (hold): where the
+ * connection stands, and the pause. */
+static void before_wait(int fd, enum peer peer, int hold)
 {
     char here[ADDR_TEXT_SIZE], there[ADDR_TEXT_SIZE];
+    if (!hold)
+        return;
     end_text(fd, OUR_END, here, sizeof here);
     if (peer == PEER_OPEN)
         say("fd %d is %s -> %s. Press Enter to close it", fd, here,
@@ -623,24 +619,27 @@ static void before_wait(int fd, enum peer peer)
             "Enter to close it", fd, here);
 }
 
-/* -w: recv() of what the server did while we waited. */
-static void after_watch(int fd, const unsigned char *buf, ssize_t n)
+/* recv() of what the server did unasked: between messages, while we
+ * waited for a line, or for Enter (-w). */
+static void after_watch(int fd, const unsigned char *buf, ssize_t n, enum until until)
 {
     if (n > 0)
         say("recv(fd %d) = %ld more bytes: %s", fd, (long)n, payload_text(buf, (size_t)n));
-    else if (n == 0)
+    else if (n == 0 && until == ENTER)
         say("the server closed its end (its FIN arrived): fd %d is CLOSE_WAIT until we "
             "close; the server's end is FIN_WAIT_1 until our kernel ACKs its FIN "
             "(delayed ACK, up to ~40 ms), then FIN_WAIT_2", fd);
+    else if (n == 0)
+        say("recv(fd %d) = 0: the server closed the connection (its FIN arrived)", fd);
     else if (errno != EINTR)
-        say("recv(fd %d): %s", fd, err_text(errno));
+        say("recv(fd %d): %s: the server reset the connection", fd, err_text(errno));
 }
 
-/* -w: the wait ended without Enter when standard input had ended (the line
+/* The wait ended without Enter when standard input had ended (the line
  * reader holds nothing, at its end). */
-static void after_wait(void)
+static void after_wait(int hold)
 {
-    if (lab_in.eof && lab_in.len == 0)
+    if (hold && lab_in.eof && lab_in.len == 0)
         say("standard input is closed: not waiting");
 }
 

@@ -298,13 +298,14 @@ static void after_listen(int lfd, const struct sockaddr_in *me)
 
 static void before_accept(int lfd)
 {
+    /* The pause first, then the line: accept() runs once Enter is pressed.
+     * Without -S no step text is made for every client. */
+    if (lab.step)
+        step(fmt("accept(fd %d)", lfd),
+             fmt("fd %d LISTEN; ss -tln Recv-Q counts connections waiting for accept()", lfd),
+             "a new fd for the oldest waiting connection (or sleep until one comes)");
     if (!lab.quiet)
         say("waiting in accept(fd %d) for a client", lfd);
-    if (!lab.step)
-        return; /* nothing to say without -S: no text made for every client */
-    step(fmt("accept(fd %d)", lfd),
-         fmt("fd %d LISTEN; ss -tln Recv-Q counts connections waiting for accept()", lfd),
-         "a new fd for the oldest waiting connection (or sleep until one comes)");
 }
 
 /* EINTR, or a client that reset before we got to it (ECONNABORTED), or out

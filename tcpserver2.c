@@ -421,13 +421,14 @@ static void after_listen(int lfd, const struct addrinfo *ai)
 static void before_accept(int lfd)
 {
     char here[ADDR_TEXT_SIZE];
+    /* The pause first, then the line: accept() runs once Enter is pressed.
+     * Without -S no step text is made for every client. */
+    if (lab.step)
+        step(fmt("accept(fd %d)", lfd),
+             fmt("fd %d LISTEN on %s", lfd, end_text(lfd, OUR_END, here, sizeof here)),
+             "a new fd for the oldest waiting connection (or sleep until one comes)");
     if (!lab.quiet)
         say("waiting in accept(fd %d) for a client", lfd);
-    if (!lab.step)
-        return; /* nothing to say without -S: no text made for every client */
-    step(fmt("accept(fd %d)", lfd),
-         fmt("fd %d LISTEN on %s", lfd, end_text(lfd, OUR_END, here, sizeof here)),
-         "a new fd for the oldest waiting connection (or sleep until one comes)");
 }
 
 /* EINTR, or a client that reset before we got to it (ECONNABORTED), or out

@@ -217,6 +217,91 @@ isolated() { can_netns; }
 	has 'tcpclient: reply: 5 bytes, the same as we sent'
 }
 
+# readme_block STEP N: the lines of the Nth ```sh block of README.md's step
+# STEP (its "#### STEP:" section), as a student reads them.
+readme_block() {
+	awk -v step="$1" -v n="$2" '
+		index($0, "#### " step ":") == 1 { in_step = 1; next }
+		/^#### / { in_step = 0 }
+		in_step && /^```sh$/ { inb = (++b == n); next }
+		inb && /^```$/ { exit }
+		inb { print }' "$KIT_ROOT/README.md"
+}
+started() { ! alive "$1" || file_has "$2" "LISTEN on|Press Enter|connected:"; } # started PID OUT
+# type_block STEP N: type that block as README.md gives it, in this test's
+# private network: each ./PROG line in the terminal its comment names (else
+# the one named last), in the background (a client's standard input is a
+# FIFO, on fd 7), SIGINT not ignored (Ctrl-C); a comment line "# terminal
+# N: Ctrl-C" sends SIGINT to what runs there. A line whose comment says
+# "Address already in use" must exit 1 with it; "starts", keep running.
+# Sets CMD_OUT[K] and CMD_PID[K] for the Kth command line, TERM_PID[N].
+type_block() {
+	local line cmd note term=1 k=0 out
+	CMD_OUT=() CMD_PID=() TERM_PID=()
+	while IFS= read -r line; do
+		cmd=${line%%#*} note=${line#"$cmd"}
+		cmd=${cmd%"${cmd##*[! ]}"}
+		[[ $note =~ terminal\ ([0-9]+) ]] && term=${BASH_REMATCH[1]}
+		if [ -z "$cmd" ]; then
+			if [[ $note == *Ctrl-C* ]]; then
+				kill -INT "${TERM_PID[$term]}"
+				wait_until 5 gone "${TERM_PID[$term]}"
+			fi
+			continue
+		fi
+		k=$((k + 1))
+		read -ra words <<<"${cmd#./}"
+		[ "${words[0]}" != tcpclient ] || with_input "cmd$k"
+		start_bg "cmd$k" env --default-signal=INT "$BIN/${words[0]}" "${words[@]:1}"
+		CMD_PID[k]=$LAST_PID TERM_PID[term]=$LAST_PID
+		out="$BATS_TEST_TMPDIR/cmd$k.out" CMD_OUT[k]=$out
+		[ "${words[0]}" != tcpclient ] || feed_open "cmd$k" 7
+		wait_until 5 started "$LAST_PID" "$out"
+		if [[ $note == *"Address already in use"* ]]; then
+			wait_until 5 gone "$LAST_PID"
+			file_has "$out" "$E_ADDRINUSE"
+		elif [[ $note == *starts* ]]; then
+			alive "$LAST_PID"
+			file_has "$out" "LISTEN on \*:12333"
+		fi
+	done < <(readme_block "$1" "$2")
+	[ "$k" -eq 4 ] # a server, its client, and two servers after it
+}
+
+# t7_by_hand N KEY: T7's Nth block, then KEY (enter or ctrl-c) in the
+# client's terminal; what the README says each key does.
+t7_by_hand() {
+	local client rc=0 cport
+	private_ns
+	EXP_NS=$KIT_NS # exp_cleanup deletes it
+	type_block T7 "$1"
+	client=${CMD_PID[2]}
+	# the client said at once that the server has gone, and keeps its end
+	file_has "${CMD_OUT[2]}" '^tcpclient: the server closed the connection after 0 replies$'
+	file_has "${CMD_OUT[2]}" 'CLOSE_WAIT\)\. Press Enter to close it$'
+	alive "$client"
+	cport=$(sed -n 's/.*connected: fd 3 is 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "${CMD_OUT[2]}")
+	tcp_state CLOSE-WAIT "( sport = :$cport and dport = :12333 )"
+	tcp_state FIN-WAIT-2 "( sport = :12333 and dport = :$cport )"
+	if [ "$2" = enter ]; then echo >&7; else kill -INT "$client"; fi
+	wait_until 5 gone "$client"
+	wait "$client" || rc=$?
+	if [ "$2" = enter ]; then [ "$rc" -eq 1 ]; else [ "$rc" -eq 130 ]; fi
+	not file_has "${CMD_OUT[2]}" '^tcpclient: send\(' # nothing sent: no RST
+	# our FIN ended the killed server's FIN_WAIT_2: TIME_WAIT, still there 3 s later
+	wait_until 5 tcp_state TIME-WAIT "( sport = :12333 and dport = :$cport )"
+	sleep 3
+	tcp_state TIME-WAIT "( sport = :12333 and dport = :$cport )"
+}
+
+@test "T7 by hand: the README's commands as given; Enter in the client: no send, TIME_WAIT" {
+	t7_by_hand 1 enter
+}
+
+@test "T7 by hand: part 2's commands as given (-r on both: the new server starts); Ctrl-C in the client: TIME_WAIT" {
+	t7_by_hand 2 ctrl-c
+}
+
 @test "T8: telnet, nc and bash /dev/tcp work as clients of our servers" {
 	observe T8
 	has '^hello bash$'

@@ -210,6 +210,63 @@ start_stepping() { # start_stepping NAME PROG ARGS...: -S, stdin from a FIFO on 
 	[ "${CALLS[*]}" = "socket(AF_INET, SOCK_STREAM, 0) bind(fd 3, *:$port) listen(fd 3, 5) accept(fd 3) fork() accept(fd 3)" ]
 }
 
+# said_after_pause OUT: the log never says a call is running before it is
+# (issue 22, item 6): each "waiting in CALL(fd N)" line, and connect()'s
+# "sending SYN" line, comes right after the pause for that call; and there
+# is at least one such line.
+said_after_pause() {
+	awk '
+		/step: next: / { call = $0; sub(/.*step: next: /, "", call) }
+		/: waiting in [a-z]+\(fd [0-9]+\)|: connect\(fd [0-9]+, .*: sending SYN/ {
+			n++
+			w = $0; sub(/^[^:]*: (waiting in )?/, "", w); sub(/\).*/, ")", w); sub(/,.*/, "", w)
+			if (prev !~ /step: press Enter to run it$/ || index(call, w) != 1) {
+				print "said before its pause: " $0 " (the line before: " prev ")"
+				bad = 1
+			}
+		}
+		{ prev = $0 }
+		END { if (n == 0) { print "no waiting line"; bad = 1 }; exit bad }' "$1"
+}
+
+@test "step mode: 'waiting in accept()' comes after accept's pause, not before (tcpserver1, tcpserver2)" {
+	for s in tcpserver1 tcpserver2; do
+		port=$(free_port)
+		start_stepping "$s" "$s" -p "$port"
+		drive "$s" "$STEP_PID" '^accept'
+		tcp_listening "$port"
+		run ! file_has "$BATS_TEST_TMPDIR/$s.out" "waiting in accept"
+		start_bg "$s-client" "$BIN/tcpclient" -t 10 -m hi 127.0.0.1 "$port"
+		echo >&7
+		drive "$s" "$STEP_PID" '^accept' # recv, send, close, and the next accept
+		wait_until 5 file_has "$BATS_TEST_TMPDIR/$s-client.out" "same as we sent"
+		run ! file_count "$BATS_TEST_TMPDIR/$s.out" "waiting in accept" 2
+		echo >&7
+		wait_until 5 file_count "$BATS_TEST_TMPDIR/$s.out" "waiting in accept" 2
+		said_after_pause "$BATS_TEST_TMPDIR/$s.out"
+		exec 7>&-
+	done
+}
+
+@test "step mode: the clients say they wait for the reply after recv's pause, and connect's SYN after its pause" {
+	port=$(free_port)
+	start_server tcpserver1 "$port"
+	start_stepping client tcpclient -t 5 -m hi 127.0.0.1 "$port"
+	drive client "$STEP_PID" '^close'
+	echo >&7
+	wait_until 5 gone "$STEP_PID"
+	said_after_pause "$BATS_TEST_TMPDIR/client.out"
+	[ "$(grep -c 'waiting in recv(fd 3) for the reply (at most 5 s)' "$BATS_TEST_TMPDIR/client.out")" -eq 1 ]
+	exec 7>&-
+	uport=$(free_port udp)
+	start_server udpserver "$uport"
+	start_stepping uclient udpclient -t 5 -m hi 127.0.0.1 "$uport"
+	drive uclient "$STEP_PID" '^close'
+	echo >&7
+	wait_until 5 gone "$STEP_PID"
+	said_after_pause "$BATS_TEST_TMPDIR/uclient.out"
+}
+
 @test "step mode: at the end of standard input the program runs on without pausing" {
 	port=$(free_port udp)
 	start_server udpserver "$port"

@@ -317,6 +317,84 @@ EOF
 	file_has "$BATS_TEST_TMPDIR/client.out" "the server (closed|reset) the connection"
 }
 
+@test "tcpclient behind a busy tcpserver1: says once that it waits for the reply" {
+	start_server tcpserver1 "$port"
+	exec 6<>"/dev/tcp/127.0.0.1/$port" # a first client that sends nothing: tcpserver1 waits in its recv()
+	wait_until 5 file_has "$SERVER_OUT" "accept\(fd 3\) = fd 4"
+	start_bg client "$BIN/tcpclient" -m hi 127.0.0.1 "$port"
+	pid=$LAST_PID
+	out="$BATS_TEST_TMPDIR/client.out"
+	wait_until 5 file_has "$out" 'waiting in recv\(fd 3\) for the reply \(no time limit: -t sets one\)$'
+	sleep 0.3
+	alive "$pid"
+	not file_has "$out" "reply:"
+	exec 6>&- # the first client goes: tcpserver1 gets to ours
+	wait_until 5 gone "$pid"
+	file_has "$out" "reply: 3 bytes, the same as we sent"
+	[ "$(grep -c 'waiting in recv' "$out")" -eq 1 ]
+}
+
+# tcpclient_at_prompt SERVER ARGS: a client reading lines from a FIFO (fd 7)
+# has sent "first" and has its reply; it waits for the next line.
+tcpclient_at_prompt() {
+	start_server "$@" "$port"
+	with_input client
+	start_bg client "$BIN/tcpclient" -t 5 127.0.0.1 "$port"
+	pid=$LAST_PID
+	out="$BATS_TEST_TMPDIR/client.out"
+	feed_open client 7
+	echo first >&7
+	wait_until 5 file_has "$out" "reply: 6 bytes"
+}
+
+@test "tcpclient: the server's FIN while it waits for the next line is reported at once; Enter then closes without sending, exit 1" {
+	tcpclient_at_prompt tcpserver1
+	# no second line is typed: the FIN alone makes it say so
+	wait_until 5 file_has "$out" '^tcpclient: the server closed the connection after 1 reply$'
+	file_has "$out" '^tcpclient: recv\(fd 3\) = 0: the server closed the connection \(its FIN arrived\)$'
+	file_has "$out" 'the server, which has closed its end \(CLOSE_WAIT\)\. Press Enter to close it$'
+	not file_has "$out" 'one exchange per connection|\?$'
+	cport=$(sed -n 's/.*connected: fd 3 is 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
+	alive "$pid"
+	tcp_state CLOSE-WAIT "( sport = :$cport and dport = :$port )"
+	echo >&7 # Enter
+	wait_until 5 gone "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 1 ]
+	[ "$(grep -c '^tcpclient: send(' "$out")" -eq 1 ] # Enter sent nothing (no RST)
+	# our FIN ended it: the server's end waits in TIME-WAIT
+	wait_until 5 tcp_state TIME-WAIT "( sport = :$port and dport = :$cport )"
+}
+
+@test "tcpclient: tcpserver3 killed while the client waits for a line: reported at once, no guess about the server" {
+	tcpclient_at_prompt tcpserver3
+	echo second >&7
+	wait_until 5 file_count "$out" "reply: 7 bytes" 1
+	sleep 0.3
+	not file_has "$out" "closed the connection" # tcpserver3 keeps the connection
+	kill "$SERVER_PID"
+	wait_until 5 file_has "$out" '^tcpclient: the server closed the connection after 2 replies$'
+	not file_has "$out" 'one exchange per connection|\?$'
+	alive "$pid"
+	exec 7>&- # Ctrl-D: the end of standard input
+	wait_until 5 gone "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 1 ]
+	file_has "$out" "standard input is closed: not waiting"
+}
+
+@test "tcpclient on a terminal: the server's FIN ends the prompt's line and is reported before Enter" {
+	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
+	start_server tcpserver1 "$port"
+	# typed: "first", then Enter 2 s later; script gives the client a terminal
+	run bash -c '(echo first; sleep 2; echo) | script -qfc "$0 -t 5 127.0.0.1 $1" /dev/null' "$BIN/tcpclient" "$port"
+	# (the client's socket is not fd 3 here: bats holds fds 3 and 4 open)
+	[[ "$output" == *$'(Ctrl-D to finish): \r\ntcpclient: recv(fd '[0-9]$') = 0: the server closed the connection (its FIN arrived)\r\n'* ]]
+	[[ "$output" == *$'the server closed the connection after 1 reply\r\n'*$'Press Enter to close it\r\n\r\ntcpclient: close(fd'* ]]
+}
+
 @test "tcpserver1 serves a client that is not ours: bash /dev/tcp" {
 	start_server tcpserver1 "$port"
 	exec 6<>"/dev/tcp/127.0.0.1/$port"
