@@ -212,13 +212,18 @@ normal_user_with_userns() {
 	TERM=xterm SHELL=/bin/sh start_bg attach script -qfec "$LAB -L $SOCK fork" /dev/null
 	# shellcheck disable=SC2016 # expanded by eval, at each try
 	wait_until 20 eval '[ -n "$(t list-clients -t lab-fork 2>/dev/null)" ]'
+	# the keys, printed before tmux took the terminal (as script relays them)
+	wait_until 5 file_has "$BATS_TEST_TMPDIR/attach.out" "kill-session -t lab-fork"
 	t detach-client -s lab-fork
 	# shellcheck disable=SC2016
 	wait_until 5 eval '! alive "$LAST_PID"'
 	out=$(cat "$BATS_TEST_TMPDIR/attach.out")
-	[[ "$out" == *"Ctrl-b then an arrow key"* ]]
-	[[ "$out" == *"Ctrl-b d detaches"* ]]
-	[[ "$out" == *"kill-session -t lab-fork"* ]]
+	[[ "$out" == *"Ctrl-b then an arrow key"* ]] && [[ "$out" == *"Ctrl-b d detaches"* ]] &&
+		[[ "$out" == *"kill-session -t lab-fork"* ]] || {
+		echo "what script relayed:" >&2
+		head -c 600 "$BATS_TEST_TMPDIR/attach.out" | od -c | head -20 >&2
+		return 1
+	}
 	# Detaching leaves the session for later.
 	[ "$(t list-panes -t lab-fork | wc -l)" -eq 4 ]
 }
