@@ -731,7 +731,7 @@ static int act_slowreader(void)
         say("client S: connect: %s", strerror(err));
         return NOT_OK;
     }
-    fill_unread(s, 8u << 20, &sent);
+    fill_unread(s, 128u << 20, &sent); /* more than both socket buffers can hold, even grown */
     int rc = one_line("while S is stuck\n", 1000, &ms, why, sizeof why);
     close_rst(s);
     size_text(sent, a, sizeof a);
