@@ -273,17 +273,20 @@ step_until() {
 @test "-w refreshes with a timestamp each time until stopped; -w PORT alone watches PORT" {
 	port=$(free_port tcp)
 	start_server tcpserver1 "$port"
-	run timeout 3 "$KSTATE" -w 0.5 "$port"
-	[ "$status" -eq 124 ] # still running when timeout stopped it
-	n=$(printf '%s\n' "$output" | grep -cE "^== [0-9]{2}:[0-9]{2}:[0-9]{2} kstate: port $port, every 0.5 s")
-	[ "$n" -ge 2 ]
-	[ "$(printf '%s\n' "$output" | grep -c '^    -> LISTEN:')" -ge $((3 * n - 3)) ]
+	local out=$KIT_WORK/kw.out n
+	start_bg kw "$KSTATE" -w 0.5 "$port"
+	wait_until 10 eval "[ \"\$(grep -cE '^== [0-9]{2}:[0-9]{2}:[0-9]{2} kstate: port $port, every 0.5 s' '$out')\" -ge 3 ]"
+	alive "$LAST_PID" # still refreshing
+	kill "$LAST_PID"
+	wait_until 5 gone "$LAST_PID"
+	n=$(grep -cE "^== [0-9]{2}:[0-9]{2}:[0-9]{2} kstate: port $port, every 0.5 s" "$out")
+	[ "$(grep -c '^    -> LISTEN:' "$out")" -ge $((3 * n - 3)) ]
 	# Not a terminal: no screen-clearing escape in the output.
-	[[ $output != *$'\033'* ]]
+	not grep -q $'\033' "$out"
 
-	run timeout 4 "$KSTATE" --watch "$port" # two 1 s refreshes, however slow lsof is
-	[ "$status" -eq 124 ]
-	[ "$(printf '%s\n' "$output" | grep -cE "^== .* kstate: port $port, every 1 s")" -ge 2 ]
+	start_bg kw2 "$KSTATE" --watch "$port" # 1 s refreshes, however slow lsof is
+	wait_until 10 eval "[ \"\$(grep -cE '^== .* kstate: port $port, every 1 s' '$KIT_WORK/kw2.out')\" -ge 2 ]"
+	alive "$LAST_PID"
 }
 
 @test "-w on a terminal clears the screen before each refresh" {

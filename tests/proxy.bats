@@ -153,11 +153,11 @@ injector() {
 }
 
 # The whole table, every injector: tinyproxy's verdicts but its own check
-# (about 90 s: not in make test; KIT_PROXY_FULL=1 runs it).
-@test "every injector, every check: tinyproxy's verdicts, but its own check fails (KIT_PROXY_FULL=1)" {
+# (about 90 s: not in make test; KIT_FULL=1 runs it).
+@test "every injector, every check: tinyproxy's verdicts, but its own check fails (KIT_FULL=1)" {
 	need_tinyproxy
-	[ -n "${KIT_PROXY_FULL:-}" ] ||
-		skip_needs "KIT_PROXY_FULL=1 (about 90 s)" "KIT_PROXY_FULL=1 make test TESTS=$(test_file)"
+	[ -n "${KIT_FULL:-}" ] ||
+		skip_needs "KIT_FULL=1 (about 90 s)" "KIT_FULL=1 make test TESTS=$(test_file)"
 	local flaw own failed
 	for flaw in iterative:concurrent nulcut:fetch firstrecv:split-request sigpipe:reset fdleak:fds nohost:request; do
 		own=${flaw#*:} flaw=${flaw%:*}
