@@ -9,14 +9,11 @@
  *   1. State: struct lab, lab_start()
  *   2. Errors: fmt(), err_text(), fail(), explain(), usage_error(), fail_resolve()
  *   3. The log and step mode: check_stdout(), say(), step(), step_byte_order()
- *   4. Text of addresses and payloads: addr_text(), end_text(),
- *      family_name(), payload_text()
- *   5. Options and numbers: next_option(), all_digits(), port_value(),
- *      parse_port(), parse_count(), parse_seconds(), resolve_ipv4(),
- *      check_host_port(), split_bind_spec()
- *   6. Time and waiting: ms_left(), wait_for(), unread_bytes()
- *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep(),
- *      prompt_line()
+ *   4. Addresses and payloads as text: addr_text(), end_text(), family_name(), payload_text()
+ *   5. Options and numbers: next_option(), all_digits(), port_value(), parse_port(),
+ *      parse_count(), parse_seconds(), resolve_ipv4(), check_host_port(), split_bind_spec()
+ *   6. Time and waiting: ms_left(), wait_for(), unread_bytes(), RST_ON_CLOSE
+ *   7. Standard input, a line at a time: next_line(), wait_for_enter(), keep(), prompt_line()
  *   8. "Address already in use": bind_advice()
  *
  * Under LAB_BARE (make bare defines it) there is no -S and no -q: the bare
@@ -565,6 +562,9 @@ static inline long unread_bytes(int fd)
     struct pollfd p = {.fd = fd, .events = POLLIN};
     return poll(&p, 1, 0) == 1 ? (long)recv(fd, peek, sizeof peek, MSG_PEEK) : 0;
 }
+/* N9: what close() does when unread_bytes() found some, as the servers say it. */
+#define RST_ON_CLOSE "close() sends RST, not FIN (Linux and macOS); the client's next recv() " \
+                     "or send() fails with ECONNRESET"
 
 /* ---- 7. Standard input, a line at a time ---- */
 

@@ -430,8 +430,7 @@ static void after_close(int cfd, const struct sockaddr_storage *peer, enum clien
         say("close(fd %d): done with %s (the connection was reset: only the fd was left to "
             "close)", cfd, them);
     else if (unread > 0)
-        say("close(fd %d): done with %s: at least %ld bytes unread: close() sends RST, not FIN "
-            "(Linux and macOS); the client's next recv() or send() fails with ECONNRESET", cfd,
+        say("close(fd %d): done with %s: at least %ld bytes unread: " RST_ON_CLOSE, cfd,
             them, unread);
     else
         say("close(fd %d): done with %s (if it is still connected: our end FIN_WAIT_1, then "

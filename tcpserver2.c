@@ -551,8 +551,7 @@ static void after_close(int cfd, const struct sockaddr_storage *peer)
         return;
     addr_text(peer, them, sizeof them);
     if (unread > 0)
-        say("close(fd %d): done with %s: at least %ld bytes unread: close() sends RST, not FIN "
-            "(Linux and macOS); the client's next recv() or send() fails with ECONNRESET", cfd,
+        say("close(fd %d): done with %s: at least %ld bytes unread: " RST_ON_CLOSE, cfd,
             them, unread);
     else
         say("close(fd %d): done with %s", cfd, them);

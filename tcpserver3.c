@@ -72,7 +72,7 @@ static int nactive;
 static long accept_again_at; /* after EMFILE: when to try accept() again */
 
 /* The phases of the select() loop, then the options (at the end) */
-static int watch(int lfd, int accepting, fd_set *readable, fd_set *writable);
+static int fill_fd_sets(int lfd, int accepting, fd_set *readable, fd_set *writable);
 static void accept_clients(int lfd);
 static void echo(int fd);
 static void send_pending(int fd);
@@ -163,9 +163,9 @@ int main(int argc, char **argv)
 
     /* T13: one process, one thread, every client at once. */
     for (;;) {
-        fd_set readable, writable; /* the fds to watch: see watch() */
+        fd_set readable, writable; /* the fds to watch: see fill_fd_sets() */
         int accepting = now_ms() >= accept_again_at; /* not for 100 ms after EMFILE */
-        int maxfd = watch(lfd, accepting, &readable, &writable);
+        int maxfd = fill_fd_sets(lfd, accepting, &readable, &writable);
         struct timeval retry = {0, 100000};
 
         /* N7: select(): sleep in the kernel (no CPU) until at least one of
@@ -191,14 +191,14 @@ int main(int argc, char **argv)
 }
 
 /*
- * watch(): fill the two fd_sets for select() and return the highest fd.
+ * fill_fd_sets(): fill the two fd_sets for select() and return the highest fd.
  * readable: the listener (a waiting connection makes it readable), unless
  * accept() is paused after EMFILE, and each client with nothing pending
  * (its bytes to recv()). writable: each client with pending output (room in
  * its send buffer). A client with pending output is not read from: that
  * is what bounds its buffer.
  */
-static int watch(int lfd, int accepting, fd_set *readable, fd_set *writable)
+static int fill_fd_sets(int lfd, int accepting, fd_set *readable, fd_set *writable)
 {
     int maxfd = -1;
     FD_ZERO(readable);
@@ -525,8 +525,7 @@ static void after_turn_away(int fd, const struct sockaddr_storage *peer)
         return;
     addr_text(peer, them, sizeof them);
     if (turned_unread > 0)
-        say("close(fd %d): turned %s away: at least %ld bytes unread: close() sends RST, not FIN "
-            "(Linux and macOS); the client's next recv() or send() fails with ECONNRESET", fd,
+        say("close(fd %d): turned %s away: at least %ld bytes unread: " RST_ON_CLOSE, fd,
             them, turned_unread);
     else
         say("close(fd %d): turned %s away: our FIN goes out (its end CLOSE_WAIT); bytes still "

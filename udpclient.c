@@ -58,7 +58,7 @@ static struct options {
     int nmessages;
 } opt = {.host = "localhost", .port = DEFAULT_PORT, .family = AF_INET, .timeout_ms = -1};
 
-static long next_message(long i, const char **msg);
+static long next_datagram(long i, const char **msg);
 static void before_socket(const struct sockaddr *server);
 static void after_socket(int fd);
 static void getaddrinfo_failed(const char *host);
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     static char reply[MAX_DATAGRAM + 1];
     const char *msg;
     long len, sent, lost = 0; /* sent: datagrams so far; lost: replies, with -k */
-    for (sent = 0; (len = next_message(sent, &msg)) >= 0; sent++) {
+    for (sent = 0; (len = next_datagram(sent, &msg)) >= 0; sent++) {
         /* U1, U2: sendto(): hand one datagram to the kernel, addressed to
          * the server. It succeeds even if no server exists: nobody is asked
          * first. */
@@ -206,7 +206,7 @@ static void choose_family(void)
 /* Message i (from 0): the i-th -m, or else the next line of standard input
  * without its newline: the datagram's own boundaries end a message (N6).
  * Its length, or -1 when none is left; exit 1 if it cannot be one datagram. */
-static long next_message(long i, const char **msg)
+static long next_datagram(long i, const char **msg)
 {
     char *line;
     long len;
